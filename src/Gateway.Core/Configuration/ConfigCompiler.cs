@@ -1,0 +1,153 @@
+using System.Net;
+using Gateway.Configuration.Validation;
+using Gateway.Forwarding;
+using Gateway.Routing;
+
+namespace Gateway.Configuration;
+
+/// <summary>Turns a validated configuration into the immutable snapshot requests run on.</summary>
+internal static class ConfigCompiler
+{
+    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt)
+    {
+        var ids = RouteIds.Assign(config.Routes);
+        var routes = new CompiledRoute[config.Routes.Count];
+        var notEnforced = FeatureSupport.NotEnforced(config, ids);
+        for (var i = 0; i < routes.Length; i++)
+        {
+            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i]);
+        }
+
+        AssignRanks(routes);
+        var trusted = new List<IPNetwork>();
+        foreach (var text in config.Server.TrustedProxies)
+        {
+            if (ValidationRules.TryParseNetwork(text, out var network, out _))
+            {
+                trusted.Add(network);
+            }
+        }
+
+        return new RuntimeConfig
+        {
+            Source = config,
+            Version = version,
+            LoadedAt = loadedAt,
+            Routes = routes,
+            Matcher = new RouteMatcher(routes),
+            TrustedProxies = [.. trusted],
+            MaxRequestBodySize = config.MaxRequestSize,
+            NotEnforced = notEnforced,
+        };
+    }
+
+    /// <summary>
+    /// Precedence, best first: higher priority; exact literal paths; more literal segments; no wildcard;
+    /// more conditions (hosts, headers, query); then file order.
+    /// </summary>
+    internal static int ComparePrecedence(CompiledRoute a, CompiledRoute b)
+    {
+        var c = b.Priority.CompareTo(a.Priority);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = b.Pattern.IsExact.CompareTo(a.Pattern.IsExact);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = b.Pattern.LiteralCount.CompareTo(a.Pattern.LiteralCount);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = a.Pattern.HasWildcard.CompareTo(b.Pattern.HasWildcard);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = b.Conditions.Count.CompareTo(a.Conditions.Count);
+        return c != 0 ? c : a.Index.CompareTo(b.Index);
+    }
+
+    private static void AssignRanks(CompiledRoute[] routes)
+    {
+        var ordered = routes.ToArray();
+        Array.Sort(ordered, ComparePrecedence);
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            ordered[i].Rank = i;
+        }
+    }
+
+    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id)
+    {
+        RoutePattern.TryParse(route.Path, out var pattern, out _);
+        string[]? methods = null;
+        if (route.Methods is { Count: > 0 } list)
+        {
+            methods = [.. list.Select(Canonical).Distinct(StringComparer.Ordinal)];
+        }
+
+        var conditions = new RouteConditions(
+            methods,
+            route.Hosts is { Count: > 0 } hosts ? new HostCondition(hosts) : null,
+            CompileConditions(route.Headers),
+            CompileConditions(route.Query));
+
+        BackendGroup? backends = null;
+        if (route.Backend is { } single)
+        {
+            backends = new BackendGroup([new Backend(single, 1)], "round_robin");
+        }
+        else if (route.Backends is { Count: > 0 } many)
+        {
+            backends = new BackendGroup([.. many.Select(b => new Backend(b.Url, b.Weight))], route.LoadBalancer?.Strategy ?? "round_robin");
+        }
+
+        return new CompiledRoute
+        {
+            Id = id,
+            Index = index,
+            Pattern = pattern!,
+            Conditions = conditions,
+            Priority = route.Priority,
+            Description = route.Description,
+            StripPrefix = route.StripPrefix,
+            PreserveHost = route.PreserveHost,
+            AllowEncodedSlashes = route.AllowEncodedSlashes,
+            Timeout = TimeSpan.FromSeconds(route.TimeoutSecs ?? config.Server.TimeoutSecs),
+            Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
+            Backends = backends,
+            Unavailable = FeatureSupport.UnavailableReason(route),
+            Source = route,
+        };
+    }
+
+    private static string Canonical(string method)
+    {
+        var upper = method.ToUpperInvariant();
+        // Known methods resolve to the framework's interned strings, so matching compares references first.
+        return Microsoft.AspNetCore.Http.HttpMethods.GetCanonicalizedValue(upper);
+    }
+
+    private static ValueCondition[] CompileConditions(Dictionary<string, MatchCondition>? conditions)
+    {
+        if (conditions is null)
+        {
+            return [];
+        }
+
+        var diagnostics = new ConfigDiagnostics("", new SourceMap());
+        return [.. conditions.Select(pair => new ValueCondition(
+            pair.Key,
+            pair.Value.Exact,
+            ValidationRules.CompileRegex(diagnostics, "", pair.Value.Regex, fullMatch: true),
+            pair.Value.Present))];
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net;
+using Gateway.Routing;
+
+namespace Gateway.Configuration;
+
+/// <summary>
+/// An immutable, fully compiled configuration: what a request reads while it runs. A reload builds a new
+/// one and swaps it in; requests keep the snapshot they started with.
+/// </summary>
+internal sealed class RuntimeConfig
+{
+    public required GatewayConfig Source { get; init; }
+
+    public required long Version { get; init; }
+
+    public required DateTimeOffset LoadedAt { get; init; }
+
+    public required CompiledRoute[] Routes { get; init; }
+
+    public required RouteMatcher Matcher { get; init; }
+
+    public required IPNetwork[] TrustedProxies { get; init; }
+
+    /// <summary>Largest request body in bytes, or null for no limit.</summary>
+    public long? MaxRequestBodySize { get; init; }
+
+    /// <summary>Configured features that this build does not enforce yet, one message each.</summary>
+    public required IReadOnlyList<string> NotEnforced { get; init; }
+
+    public bool IsTrustedProxy(IPAddress address)
+    {
+        foreach (var network in TrustedProxies)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

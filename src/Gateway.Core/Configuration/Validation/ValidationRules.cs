@@ -1,0 +1,271 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Gateway.Configuration.Validation;
+
+/// <summary>Checks shared by the validators; each reports into the diagnostics and never throws.</summary>
+internal static class ValidationRules
+{
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
+
+    private static readonly HashSet<string> StandardMethods = new(StringComparer.Ordinal)
+    {
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+    };
+
+    public static void Positive(ConfigDiagnostics d, string path, double value)
+    {
+        if (!(value > 0))
+        {
+            d.Error(path, $"must be greater than 0 (got {value})");
+        }
+    }
+
+    public static void Positive(ConfigDiagnostics d, string path, double? value)
+    {
+        if (value is double v)
+        {
+            Positive(d, path, v);
+        }
+    }
+
+    public static void NotNegative(ConfigDiagnostics d, string path, double value)
+    {
+        if (value < 0)
+        {
+            d.Error(path, $"must not be negative (got {value})");
+        }
+    }
+
+    public static void InRange(ConfigDiagnostics d, string path, double value, double min, double max)
+    {
+        if (value < min || value > max)
+        {
+            d.Error(path, $"must be between {min} and {max} (got {value})");
+        }
+    }
+
+    public static void Port(ConfigDiagnostics d, string path, int port)
+    {
+        if (port is < 0 or > 65535)
+        {
+            d.Error(path, $"must be a port between 1 and 65535, or 0 for any free port (got {port})");
+        }
+    }
+
+    public static void StatusCode(ConfigDiagnostics d, string path, int status)
+    {
+        if (status is < 100 or > 599)
+        {
+            d.Error(path, $"must be an HTTP status code between 100 and 599 (got {status})");
+        }
+    }
+
+    public static void OneOf(ConfigDiagnostics d, string path, string? value, params string[] allowed)
+    {
+        if (value is null || Array.IndexOf(allowed, value) >= 0)
+        {
+            return;
+        }
+
+        var suggestion = YamlBinder.Suggest(value, allowed);
+        var hint = suggestion is null ? "" : $"; did you mean '{suggestion}'?";
+        d.Error(path, $"'{value}' is not one of: {string.Join(", ", allowed)}{hint}");
+    }
+
+    /// <summary>An absolute http(s) URL with a host, no query, fragment or credentials.</summary>
+    public static bool HttpUrl(ConfigDiagnostics d, string path, string? value, bool allowPath = true)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            d.Error(path, "must be an absolute http(s) URL");
+            return false;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
+        {
+            d.Error(path, $"must be an absolute http(s) URL, like http://127.0.0.1:3000 (got '{value}')");
+            return false;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            d.Error(path, "must not carry credentials in the URL");
+            return false;
+        }
+
+        if (uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            d.Error(path, "must not have a query or fragment");
+            return false;
+        }
+
+        if (!allowPath && uri.AbsolutePath != "/")
+        {
+            d.Error(path, "must not have a path");
+            return false;
+        }
+
+        return true;
+    }
+
+    public static void RedisUrl(ConfigDiagnostics d, string path, string? value)
+    {
+        // Never echo the value: a Redis URL may carry a password.
+        if (string.IsNullOrWhiteSpace(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != "redis" && uri.Scheme != "rediss") || uri.Host.Length == 0)
+        {
+            d.Error(path, "must be a Redis URL like redis://HOST:6379 or rediss://HOST:6380");
+        }
+    }
+
+    /// <summary>An IP address or a CIDR block (IPv4 or IPv6) with no host bits set.</summary>
+    public static bool Network(ConfigDiagnostics d, string path, string value)
+    {
+        if (TryParseNetwork(value, out _, out var error))
+        {
+            return true;
+        }
+
+        d.Error(path, error!);
+        return false;
+    }
+
+    public static bool TryParseNetwork(string value, out IPNetwork network, out string? error)
+    {
+        error = null;
+        var text = value.Trim();
+        if (!text.Contains('/', StringComparison.Ordinal))
+        {
+            if (IPAddress.TryParse(text, out var address))
+            {
+                network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+                return true;
+            }
+
+            network = default;
+            error = $"'{value}' is not an IP address or CIDR block";
+            return false;
+        }
+
+        if (IPNetwork.TryParse(text, out network))
+        {
+            return true;
+        }
+
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (IPAddress.TryParse(text[..slash], out var baseAddress) && int.TryParse(text[(slash + 1)..], out var prefix)
+            && prefix >= 0 && prefix <= (baseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
+        {
+            var masked = new IPNetwork(Mask(baseAddress, prefix), prefix);
+            error = $"'{value}' has bits set beyond the /{prefix} prefix; did you mean '{masked}'?";
+        }
+        else
+        {
+            error = $"'{value}' is not a valid CIDR block";
+        }
+
+        return false;
+    }
+
+    private static IPAddress Mask(IPAddress address, int prefix)
+    {
+        var bytes = address.GetAddressBytes();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var bits = Math.Clamp(prefix - (i * 8), 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - bits));
+        }
+
+        return new IPAddress(bytes);
+    }
+
+    public static Regex? CompileRegex(ConfigDiagnostics d, string path, string? pattern, bool fullMatch)
+    {
+        if (pattern is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var text = fullMatch ? $"^(?:{pattern})$" : pattern;
+            return new Regex(text, RegexOptions.CultureInvariant | RegexOptions.Compiled, RegexTimeout);
+        }
+        catch (ArgumentException e)
+        {
+            d.Error(path, $"regex does not compile: {e.Message}");
+            return null;
+        }
+    }
+
+    public static void HeaderName(ConfigDiagnostics d, string path, string name)
+    {
+        if (!IsToken(name))
+        {
+            d.Error(path, $"'{name}' is not a valid header name");
+        }
+    }
+
+    public static void HeaderValue(ConfigDiagnostics d, string path, string value)
+    {
+        foreach (var c in value)
+        {
+            if (c is '\r' or '\n' or '\0')
+            {
+                d.Error(path, "a header value must not contain CR, LF or NUL");
+                return;
+            }
+        }
+    }
+
+    public static string? Method(ConfigDiagnostics d, string path, string method)
+    {
+        if (!IsToken(method))
+        {
+            d.Error(path, $"'{method}' is not a valid HTTP method");
+            return null;
+        }
+
+        var upper = method.ToUpperInvariant();
+        if (!StandardMethods.Contains(upper) && method != upper)
+        {
+            d.Warning(path, $"'{method}' is not a standard method; methods are matched case-sensitively");
+            return method;
+        }
+
+        return upper;
+    }
+
+    public static bool IsToken(string value)
+    {
+        if (value.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c > 127 || c <= 32 || "\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static void FileExists(ConfigDiagnostics d, string path, string? file, string baseDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            d.Error(path, "must name a file");
+            return;
+        }
+
+        var full = Path.IsPathRooted(file) ? file : Path.GetFullPath(Path.Combine(baseDirectory, file));
+        if (!File.Exists(full))
+        {
+            d.Error(path, $"file '{file}' does not exist (looked at {full})");
+        }
+    }
+}

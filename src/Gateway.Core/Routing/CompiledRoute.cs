@@ -1,0 +1,44 @@
+using Gateway.Configuration;
+using Gateway.Forwarding;
+
+namespace Gateway.Routing;
+
+/// <summary>A route ready to serve: its matcher data and every pre-compiled policy. Immutable.</summary>
+internal sealed class CompiledRoute
+{
+    public required string Id { get; init; }
+
+    /// <summary>Position in the file (0-based), the last tie-breaker of precedence.</summary>
+    public required int Index { get; init; }
+
+    public required RoutePattern Pattern { get; init; }
+
+    public required RouteConditions Conditions { get; init; }
+
+    /// <summary>Precedence: lower wins. Computed once for the whole table.</summary>
+    public int Rank { get; set; }
+
+    public int Priority { get; init; }
+
+    public string? Description { get; init; }
+
+    public bool StripPrefix { get; init; }
+
+    public bool PreserveHost { get; init; }
+
+    public bool AllowEncodedSlashes { get; init; }
+
+    public TimeSpan Timeout { get; init; }
+
+    public MockResponse? Mock { get; init; }
+
+    public BackendGroup? Backends { get; init; }
+
+    /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is missing).</summary>
+    public string? Unavailable { get; init; }
+
+    public required RouteConfig Source { get; init; }
+
+    /// <summary>The path the backend receives for a matched, normalized path (before any rewrite).</summary>
+    public string UpstreamPath(string normalizedPath) => StripPrefix ? Pattern.StripPrefix(normalizedPath) : normalizedPath;
+}
