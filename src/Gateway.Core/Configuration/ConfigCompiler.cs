@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Configuration.Validation;
 using Gateway.Forwarding;
 using Gateway.Routing;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Configuration;
 
@@ -100,6 +101,7 @@ internal static class ConfigCompiler
             CompileConditions(route.Headers),
             CompileConditions(route.Query));
 
+        var timeout = TimeSpan.FromSeconds(route.TimeoutSecs ?? config.Server.TimeoutSecs);
         BackendGroup? backends = null;
         if (route.Backend is { } single)
         {
@@ -121,7 +123,8 @@ internal static class ConfigCompiler
             StripPrefix = route.StripPrefix,
             PreserveHost = route.PreserveHost,
             AllowEncodedSlashes = route.AllowEncodedSlashes,
-            Timeout = TimeSpan.FromSeconds(route.TimeoutSecs ?? config.Server.TimeoutSecs),
+            Timeout = timeout,
+            RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout },
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
             Unavailable = FeatureSupport.UnavailableReason(route),

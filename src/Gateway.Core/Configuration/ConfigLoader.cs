@@ -49,37 +49,7 @@ internal static class ConfigLoader
 
     public static ConfigLoadResult LoadText(string text, string file, string baseDirectory, Func<string, string?>? environment = null)
     {
-        environment ??= Environment.GetEnvironmentVariable;
-        var diagnostics = new ConfigDiagnostics(file, new SourceMap());
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            var message = e.InnerException is not null && e.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase) is false
-                ? e.InnerException.Message
-                : e.Message;
-            diagnostics.ErrorAt((int)e.Start.Line, (int)e.Start.Column, "", "invalid YAML: " + CleanYamlMessage(message));
-            return new ConfigLoadResult(null, diagnostics.Problems, file, baseDirectory);
-        }
-
-        if (stream.Documents.Count == 0)
-        {
-            diagnostics.ErrorAt(1, 1, "", "the file is empty; a config needs at least 'routes'");
-            return new ConfigLoadResult(null, diagnostics.Problems, file, baseDirectory);
-        }
-
-        if (stream.Documents.Count > 1)
-        {
-            var second = stream.Documents[1].RootNode.Start;
-            diagnostics.ErrorAt((int)second.Line, (int)second.Column, "", "the file holds more than one YAML document; a config is one document");
-        }
-
-        var root = stream.Documents[0].RootNode;
-        var binder = new YamlBinder(diagnostics, new Interpolation(environment, baseDirectory));
-        var config = binder.BindRoot<GatewayConfig>(root);
+        var (config, diagnostics) = Bind<GatewayConfig>(text, file, baseDirectory, environment);
         if (config is null)
         {
             if (!diagnostics.HasErrors)
@@ -92,6 +62,38 @@ internal static class ConfigLoader
 
         ConfigValidator.Validate(config, diagnostics, baseDirectory);
         return new ConfigLoadResult(config, diagnostics.Problems, file, baseDirectory);
+    }
+
+    /// <summary>Parses one YAML document and binds it to <typeparamref name="T"/>, collecting problems with locations.</summary>
+    public static (T? Value, ConfigDiagnostics Diagnostics) Bind<T>(string text, string file, string baseDirectory, Func<string, string?>? environment = null)
+        where T : class
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var diagnostics = new ConfigDiagnostics(file, new SourceMap());
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            diagnostics.ErrorAt((int)e.Start.Line, (int)e.Start.Column, "", "invalid YAML: " + CleanYamlMessage(e.InnerException?.Message ?? e.Message));
+            return (null, diagnostics);
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            return (null, diagnostics);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            diagnostics.ErrorAt((int)second.Line, (int)second.Column, "", "the file holds more than one YAML document; only one is allowed");
+        }
+
+        var binder = new YamlBinder(diagnostics, new Interpolation(environment, baseDirectory));
+        return (binder.BindRoot<T>(stream.Documents[0].RootNode), diagnostics);
     }
 
     private static ConfigLoadResult Failed(string file, string message) =>

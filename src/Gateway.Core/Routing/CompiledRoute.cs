@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Forwarding;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Routing;
 
@@ -29,6 +30,9 @@ internal sealed class CompiledRoute
     public bool AllowEncodedSlashes { get; init; }
 
     public TimeSpan Timeout { get; init; }
+
+    /// <summary>The forwarder's settings for this route (timeouts), built once.</summary>
+    public required ForwarderRequestConfig RequestConfig { get; init; }
 
     public MockResponse? Mock { get; init; }
 

@@ -1,0 +1,80 @@
+using System.Net.Http.Headers;
+using Gateway.Configuration.Validation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Forwarding;
+
+/// <summary>
+/// Hop-by-hop headers (RFC 9110 section 7.6.1): the fixed set, plus every header a message's
+/// <c>Connection</c> header names. They describe one connection and are never forwarded.
+/// </summary>
+internal static class HopByHop
+{
+    /// <summary>The fixed set the forwarder removes (beside the ones named in Connection).</summary>
+    public static readonly string[] Fixed =
+        ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"];
+
+    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+        "Content-Location", "Content-MD5", "Content-Range", "Content-Type", "Expires", "Last-Modified",
+    };
+
+    /// <summary>The header names listed in Connection, except connection options like keep-alive and close.</summary>
+    public static List<string> Nominated(StringValues connection)
+    {
+        var names = new List<string>();
+        foreach (var value in connection)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!token.Equals("close", StringComparison.OrdinalIgnoreCase) && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+                    && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase) && ValidationRules.IsToken(token))
+                {
+                    names.Add(token);
+                }
+            }
+        }
+
+        return names;
+    }
+
+    public static void RemoveNominated(StringValues connection, HttpRequestMessage request)
+    {
+        if (connection.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var name in Nominated(connection))
+        {
+            if (ContentHeaders.Contains(name))
+            {
+                request.Content?.Headers.Remove(name);
+            }
+            else
+            {
+                request.Headers.Remove(name);
+            }
+        }
+    }
+
+    public static void RemoveNominated(HttpResponseHeaders upstream, IHeaderDictionary response)
+    {
+        if (!upstream.NonValidated.TryGetValues("Connection", out var values))
+        {
+            return;
+        }
+
+        foreach (var name in Nominated(new StringValues([.. values])))
+        {
+            response.Remove(name);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Logging;
+
+/// <summary>
+/// One JSON line per request. Query values are redacted; credentials (Authorization, Cookie,
+/// Set-Cookie, API keys) are never part of the line at all.
+/// </summary>
+internal sealed class AccessLog(LogSink sink, TimeProvider time)
+{
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static readonly JsonEncodedText Ts = JsonEncodedText.Encode("ts");
+    private static readonly JsonEncodedText Level = JsonEncodedText.Encode("level");
+    private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText Access = JsonEncodedText.Encode("access");
+    private static readonly JsonEncodedText RequestId = JsonEncodedText.Encode("request_id");
+    private static readonly JsonEncodedText TraceId = JsonEncodedText.Encode("trace_id");
+    private static readonly JsonEncodedText ClientIp = JsonEncodedText.Encode("client_ip");
+    private static readonly JsonEncodedText Method = JsonEncodedText.Encode("method");
+    private static readonly JsonEncodedText Path = JsonEncodedText.Encode("path");
+    private static readonly JsonEncodedText Route = JsonEncodedText.Encode("route");
+    private static readonly JsonEncodedText BackendName = JsonEncodedText.Encode("backend");
+    private static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
+    private static readonly JsonEncodedText DurationMs = JsonEncodedText.Encode("duration_ms");
+    private static readonly JsonEncodedText UpstreamMs = JsonEncodedText.Encode("upstream_ms");
+    private static readonly JsonEncodedText BytesIn = JsonEncodedText.Encode("bytes_in");
+    private static readonly JsonEncodedText BytesOut = JsonEncodedText.Encode("bytes_out");
+    private static readonly JsonEncodedText User = JsonEncodedText.Encode("user");
+    private static readonly JsonEncodedText Info = JsonEncodedText.Encode("info");
+    private static readonly JsonEncodedText Warn = JsonEncodedText.Encode("warn");
+    private static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
+
+    public void Write(HttpContext context, GatewayRequestFeature feature)
+    {
+        var logging = feature.Config.Source.Logging;
+        if (!logging.AccessLog)
+        {
+            return;
+        }
+
+        var status = context.Response.StatusCode;
+        if (status < 400 && logging.Sample is { SuccessRatio: < 1 } sample && Random.Shared.NextDouble() >= sample.SuccessRatio)
+        {
+            return;
+        }
+
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(buffer);
+
+        var elapsed = Stopwatch.GetElapsedTime(feature.StartTimestamp);
+        writer.WriteStartObject();
+        LogTime.Write(writer, Ts.EncodedUtf8Bytes, time.GetUtcNow());
+        writer.WriteString(Level, status >= 500 ? Error : status >= 400 ? Warn : Info);
+        writer.WriteString(Type, Access);
+        writer.WriteString(RequestId, feature.RequestId);
+        writer.WriteString(TraceId, feature.Trace.TraceId);
+        if (feature.ClientIp is { } ip)
+        {
+            writer.WriteString(ClientIp, ip.ToString());
+        }
+        else
+        {
+            writer.WriteNull(ClientIp);
+        }
+
+        writer.WriteString(Method, context.Request.Method);
+        WritePath(writer, feature);
+        WriteNullable(writer, Route, feature.Route?.Id);
+        WriteNullable(writer, BackendName, feature.Backend?.Name);
+        writer.WriteNumber(Status, status);
+        writer.WriteNumber(DurationMs, Math.Round(elapsed.TotalMilliseconds, 3));
+        if (feature.UpstreamTicks > 0)
+        {
+            writer.WriteNumber(UpstreamMs, Math.Round(feature.UpstreamTicks * 1000.0 / Stopwatch.Frequency, 3));
+        }
+        else
+        {
+            writer.WriteNull(UpstreamMs);
+        }
+
+        writer.WriteNumber(BytesIn, feature.RequestCounter?.Count ?? context.Request.ContentLength ?? 0);
+        writer.WriteNumber(BytesOut, feature.ResponseCounter?.Count ?? context.Response.ContentLength ?? 0);
+        WriteNullable(writer, User, feature.User);
+        writer.WriteEndObject();
+        writer.Flush();
+        sink.WriteLine(buffer.WrittenSpan);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter writer, JsonEncodedText name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void WritePath(Utf8JsonWriter writer, GatewayRequestFeature feature)
+    {
+        if (feature.Query.Length <= 1)
+        {
+            writer.WriteString(Path, feature.Path);
+            return;
+        }
+
+        writer.WriteString(Path, feature.Path + RedactQuery(feature.Query));
+    }
+
+    /// <summary><c>?a=1&amp;b</c> becomes <c>?a=***&amp;b</c>: names stay, values never reach the log.</summary>
+    internal static string RedactQuery(string query)
+    {
+        var parts = query[1..].Split('&');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+            if (equals >= 0)
+            {
+                parts[i] = parts[i][..(equals + 1)] + "***";
+            }
+        }
+
+        return "?" + string.Join('&', parts);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Logging;
+
+/// <summary>Application logs as JSON lines (<c>ts, level, category, msg</c>) or plain text, into the shared sink.</summary>
+internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool json, TimeProvider time) : ILoggerProvider
+{
+    public LogSink Sink { get; } = sink;
+
+    private LogLevel Minimum { get; } = minimum;
+
+    private bool Json { get; } = json;
+
+    private TimeProvider Time { get; } = time;
+
+    public ILogger CreateLogger(string categoryName) => new GatewayLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    internal static string LevelName(LogLevel level) => level switch
+    {
+        LogLevel.Trace => "trace",
+        LogLevel.Debug => "debug",
+        LogLevel.Information => "info",
+        LogLevel.Warning => "warn",
+        LogLevel.Error => "error",
+        LogLevel.Critical => "critical",
+        _ => "none",
+    };
+
+    public static LogLevel ParseLevel(string level) => level switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "warn" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "critical" => LogLevel.Critical,
+        "none" => LogLevel.None,
+        _ => LogLevel.Information,
+    };
+
+    private sealed class GatewayLogger(GatewayLoggerProvider provider, string category) : ILogger
+    {
+        // Framework categories are chatty at info; they speak only at warning unless debugging.
+        private readonly LogLevel _minimum = category.StartsWith("Microsoft.", StringComparison.Ordinal) || category.StartsWith("Yarp.", StringComparison.Ordinal)
+            ? (provider.Minimum <= LogLevel.Debug ? provider.Minimum : LogLevel.Warning)
+            : provider.Minimum;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && logLevel >= _minimum;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            var message = formatter(state, exception);
+            var now = provider.Time.GetUtcNow();
+            if (provider.Json)
+            {
+                var buffer = new ArrayBufferWriter<byte>(256);
+                using (var writer = new Utf8JsonWriter(buffer))
+                {
+                    writer.WriteStartObject();
+                    LogTime.Write(writer, "ts"u8, now);
+                    writer.WriteString("level", LevelName(logLevel));
+                    writer.WriteString("category", category);
+                    writer.WriteString("msg", message);
+                    if (state is IReadOnlyList<KeyValuePair<string, object?>> fields)
+                    {
+                        foreach (var (key, value) in fields)
+                        {
+                            if (key == "{OriginalFormat}")
+                            {
+                                continue;
+                            }
+
+                            switch (value)
+                            {
+                                case string text:
+                                    writer.WriteString(SnakeCase(key), text);
+                                    break;
+                                case int or long or double:
+                                    writer.WriteNumber(SnakeCase(key), Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+                                    break;
+                                case bool flag:
+                                    writer.WriteBoolean(SnakeCase(key), flag);
+                                    break;
+                            }
+                        }
+                    }
+
+                    if (exception is not null)
+                    {
+                        writer.WriteString("error", exception.GetType().Name + ": " + exception.Message);
+                        writer.WriteString("stack", exception.ToString());
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                provider.Sink.WriteLine(buffer.WrittenSpan);
+                return;
+            }
+
+            var text = new StringBuilder(128)
+                .Append(now.UtcDateTime.ToString(LogTime.Format, System.Globalization.CultureInfo.InvariantCulture))
+                .Append(' ').Append(LevelName(logLevel).PadRight(5))
+                .Append(' ').Append(category).Append(": ").Append(message);
+            if (exception is not null)
+            {
+                text.Append(Environment.NewLine).Append(exception);
+            }
+
+            provider.Sink.WriteLine(Encoding.UTF8.GetBytes(text.ToString()));
+        }
+
+        private static string SnakeCase(string name) => Configuration.YamlBinder.SnakeCase(name);
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Pipeline;
+
+/// <summary>The <c>X-Request-Id</c> of a request: the client's when it is a sane token, otherwise a new one.</summary>
+internal static class RequestIds
+{
+    public const string HeaderName = "X-Request-Id";
+
+    public const int MaxLength = 128;
+
+    public static string From(StringValues incoming) =>
+        incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : Guid.CreateVersion7().ToString("N");
+
+    public static bool IsValid(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > MaxLength)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '+' or '/' or '=' or '@' or '~'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

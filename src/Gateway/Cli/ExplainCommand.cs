@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Net;
+using Gateway.Forwarding;
+using Gateway.Pipeline;
+using Gateway.Routing;
+
+namespace Gateway.Cli;
+
+/// <summary><c>gateway explain FILE METHOD URL</c>: which route takes a request and why, and what the backend receives.</summary>
+internal static class ExplainCommand
+{
+    public static Command Build()
+    {
+        var file = new Argument<string>("FILE") { Description = "Config file." };
+        var method = new Argument<string>("METHOD") { Description = "HTTP method, like GET." };
+        var url = new Argument<string>("URL") { Description = "A path (/api/users?x=1) or an absolute URL (http://api.example.com/users)." };
+        var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value' (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var clientIp = new Option<string>("--client-ip") { Description = "The TCP peer address to assume.", DefaultValueFactory = _ => "127.0.0.1" };
+        var command = new Command("explain", "Offline: which route matches a request and why, which policies run, and the exact upstream request.")
+        {
+            file, method, url, headers, clientIp,
+        };
+        command.SetAction(parse => Explain(parse.GetValue(file)!, parse.GetValue(method)!, parse.GetValue(url)!, parse.GetValue(headers) ?? [], parse.GetValue(clientIp)!));
+        return command;
+    }
+
+    private static int Explain(string path, string method, string url, string[] headerLines, string clientIp)
+    {
+        if (!IPAddress.TryParse(clientIp, out var peer))
+        {
+            return CliApp.UserFailure($"--client-ip '{clientIp}' is not an IP address");
+        }
+
+        var runtime = ConfigFiles.LoadOrReport(path);
+        if (runtime is null)
+        {
+            return CliApp.UserFailure($"{path} has errors; run 'gateway validate {path}'");
+        }
+
+        if (!OfflineRequest.TryCreate(method, url, headerLines, out var context, out var rawTarget, out var error))
+        {
+            return CliApp.UserFailure(error!);
+        }
+
+        context.Connection.RemoteIpAddress = peer;
+        var request = context.Request;
+        var output = Console.Out;
+        output.WriteLine($"request     {request.Method} {request.Scheme}://{request.Host}{rawTarget}");
+        var resolution = RouteResolver.Resolve(runtime, request, rawTarget);
+        if (resolution.Target.IsValid)
+        {
+            var changed = resolution.Target.Path != (rawTarget.Contains('?', StringComparison.Ordinal) ? rawTarget[..rawTarget.IndexOf('?', StringComparison.Ordinal)] : rawTarget);
+            output.WriteLine($"path        {resolution.Target.Path}{(changed ? "  (normalized)" : "")}");
+        }
+
+        var candidates = resolution.Target.IsValid ? runtime.Matcher.Candidates(resolution.Target.Path, request) : [];
+        if (resolution.Route is { } route)
+        {
+            route.Pattern.TryMatch(resolution.Target.Path, out var values);
+            output.WriteLine($"route       {route.Id}  (routes[{route.Index}] '{route.Pattern.Text}', precedence #{route.Rank + 1})");
+            output.WriteLine($"  because   {Why(route, values, request.Method)}");
+            foreach (var other in candidates.Where(c => c != route))
+            {
+                var reason = other.Rank < route.Rank ? $"method {request.Method} not accepted ({string.Join(',', other.Conditions.Methods ?? [])})" : "lower precedence";
+                output.WriteLine($"  not       {other.Id}  (routes[{other.Index}] '{other.Pattern.Text}'): {reason}");
+            }
+
+            output.WriteLine($"policies    {RoutesCommand.Policies(route)}");
+            foreach (var message in runtime.NotEnforced.Where(m => m.Contains($"route {route.Id} ", StringComparison.Ordinal)))
+            {
+                output.WriteLine($"  warning   {message}");
+            }
+        }
+
+        if (!resolution.IsRouted)
+        {
+            output.WriteLine($"answer      {resolution.Status} {ReasonPhrase(resolution.Status)}: {resolution.Detail}"
+                + (resolution.Allow is null ? "" : $" (Allow: {resolution.Allow})"));
+            return CliApp.Ok;
+        }
+
+        var routed = resolution.Route!;
+        if (routed.Mock is { } mock)
+        {
+            output.WriteLine($"answer      {mock.Status} from the mock (no backend is called), {mock.Body.Length} bytes");
+            return CliApp.Ok;
+        }
+
+        var requestId = RequestIds.From(request.Headers[RequestIds.HeaderName]);
+        var trace = TraceContext.From(request.Headers.TraceParent);
+        var plan = UpstreamPlanner.Plan(request, routed, resolution.Target, runtime, peer, requestId, trace);
+        var group = routed.Backends!;
+        output.WriteLine($"upstream    {plan.Method} {plan.Url}"
+            + (group.Backends.Length > 1 ? $"  (first of {group.Backends.Length} backends, {group.Strategy})" : ""));
+        output.WriteLine($"  timeout   {routed.Timeout.TotalSeconds:0.###} s (504 when exceeded)");
+        foreach (var (name, value) in plan.Headers)
+        {
+            output.WriteLine($"  header    {name}: {value}");
+        }
+
+        foreach (var name in plan.Removed)
+        {
+            output.WriteLine($"  removed   {name}");
+        }
+
+        return CliApp.Ok;
+    }
+
+    private static string Why(CompiledRoute route, Dictionary<string, string> values, string method)
+    {
+        var parts = new List<string> { $"path matches '{route.Pattern.Text}'" + (values.Count == 0 ? "" : " with " + string.Join(", ", values.Select(v => $"{v.Key}={v.Value}"))) };
+        parts.Add(route.Conditions.Methods is null ? "any method" : $"method {method} is one of {string.Join(',', route.Conditions.Methods)}");
+        if (route.Conditions.Hosts is { } hosts)
+        {
+            parts.Add($"host is one of {string.Join(',', hosts.Patterns)}");
+        }
+
+        foreach (var header in route.Conditions.Headers)
+        {
+            parts.Add($"header {header.Name} {header.Describe()}");
+        }
+
+        foreach (var query in route.Conditions.Query)
+        {
+            parts.Add($"query {query.Name} {query.Describe()}");
+        }
+
+        return string.Join("; ", parts);
+    }
+
+    internal static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+}

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Gateway.Configuration;
+using Gateway.Hosting;
+using Gateway.Logging;
+
+namespace Gateway.Cli;
+
+/// <summary><c>gateway run</c>: load, validate and serve until SIGTERM/SIGINT, then drain.</summary>
+internal static class RunCommand
+{
+    public const string DefaultConfig = "config/gateway.yaml";
+
+    public static Command Build()
+    {
+        var file = new Argument<string?>("CONFIG") { Description = "Config file (same as --config).", Arity = ArgumentArity.ZeroOrOne };
+        var config = new Option<string?>("--config", "-c") { Description = $"Config file. Default: {DefaultConfig}." };
+        var port = new Option<int?>("--port") { Description = "Public port, overriding server.port (0 picks a free port)." };
+        var adminPort = new Option<int?>("--admin-port") { Description = "Admin port, overriding admin.port (0 picks a free port)." };
+        var command = new Command("run", "Serve with a config file until SIGTERM or SIGINT, then drain gracefully.") { file, config, port, adminPort };
+        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(config) ?? parse.GetValue(file) ?? DefaultConfig, parse.GetValue(port), parse.GetValue(adminPort)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string path, int? port, int? adminPort)
+    {
+        foreach (var (name, value) in new[] { ("--port", port), ("--admin-port", adminPort) })
+        {
+            if (value is < 0 or > 65535)
+            {
+                return CliApp.UserFailure($"{name} must be between 0 and 65535 (got {value})");
+            }
+        }
+
+        var loaded = ConfigLoader.LoadFile(path);
+        if (loaded.HasErrors)
+        {
+            foreach (var problem in loaded.Problems)
+            {
+                Console.Error.WriteLine(problem);
+            }
+
+            var count = loaded.Errors.Count();
+            return CliApp.UserFailure($"{path}: {count} error{(count == 1 ? "" : "s")} in the config; not starting");
+        }
+
+        var config = loaded.Config!;
+        if (port is int p)
+        {
+            config = config with { Server = config.Server with { Port = p } };
+        }
+
+        if (adminPort is int a)
+        {
+            config = config with { Admin = config.Admin with { Port = a } };
+        }
+
+        if (config.Tls is not null)
+        {
+            return CliApp.UserFailure("tls is configured, but this version cannot serve TLS yet; remove the tls block or terminate TLS in front of the gateway");
+        }
+
+        if (config.Admin.Enabled && config.Admin.Port != 0 && config.Admin.Port == config.Server.Port)
+        {
+            return CliApp.UserFailure($"the admin port and the public port are both {config.Server.Port}");
+        }
+
+        var time = TimeProvider.System;
+        var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow());
+        var sink = new LogSink(Console.OpenStandardOutput());
+        var warnings = loaded.Warnings.Select(w => "config: " + w).Concat(runtime.NotEnforced).ToList();
+        GatewayHost host;
+        try
+        {
+            host = await GatewayHost.StartAsync(runtime, sink, time, warnings);
+        }
+        catch (IOException e) when (e.InnerException is SocketException or null)
+        {
+            await sink.DisposeAsync();
+            return CliApp.UserFailure($"cannot listen: {e.Message}");
+        }
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop))
+        {
+            await stop.Task;
+            await host.StopAsync();
+        }
+
+        await host.DisposeAsync();
+        await sink.DisposeAsync();
+        return CliApp.Ok;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Text.Json;
+using Gateway.Configuration;
+
+namespace Gateway.Cli;
+
+/// <summary><c>gateway validate FILE... [--json]</c>: every problem of every file, then exit 1 if any is an error.</summary>
+internal static class ValidateCommand
+{
+    public static Command Build()
+    {
+        var files = new Argument<string[]>("FILE") { Description = "Config files to check.", Arity = ArgumentArity.OneOrMore };
+        var json = new Option<bool>("--json") { Description = "Print the problems as a JSON array." };
+        var command = new Command("validate", "Load and validate config files; print every problem with its location.") { files, json };
+        command.SetAction(parse => Validate(parse.GetValue(files)!, parse.GetValue(json)));
+        return command;
+    }
+
+    private static int Validate(string[] files, bool json)
+    {
+        var all = new List<ConfigProblem>();
+        var summaries = new List<string>();
+        foreach (var file in files)
+        {
+            var loaded = ConfigLoader.LoadFile(file);
+            var problems = loaded.Problems.ToList();
+            if (loaded.Config is not null && !loaded.HasErrors)
+            {
+                var runtime = ConfigCompiler.Compile(loaded.Config, 1, DateTimeOffset.UnixEpoch);
+                problems.AddRange(runtime.NotEnforced.Select(m => new ConfigProblem(file, 0, 0, "", m, ProblemSeverity.Warning)));
+                summaries.Add($"{file}: ok ({loaded.Config.Routes.Count} route{(loaded.Config.Routes.Count == 1 ? "" : "s")}, "
+                    + $"{problems.Count(p => !p.IsError)} warning{(problems.Count(p => !p.IsError) == 1 ? "" : "s")})");
+            }
+
+            all.AddRange(problems);
+        }
+
+        var errors = all.Count(p => p.IsError);
+        if (json)
+        {
+            var output = all.Select(p => new
+            {
+                file = p.File,
+                line = p.Line,
+                column = p.Column,
+                path = p.Path,
+                message = p.Message,
+                severity = p.IsError ? "error" : "warning",
+            });
+            Console.Out.WriteLine(JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));
+            return errors > 0 ? CliApp.UserError : CliApp.Ok;
+        }
+
+        foreach (var problem in all)
+        {
+            Console.Error.WriteLine(problem);
+        }
+
+        if (errors > 0)
+        {
+            return CliApp.UserFailure($"{errors} error{(errors == 1 ? "" : "s")} found");
+        }
+
+        foreach (var summary in summaries)
+        {
+            Console.Out.WriteLine(summary);
+        }
+
+        return CliApp.Ok;
+    }
+}
