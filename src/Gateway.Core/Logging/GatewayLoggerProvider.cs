@@ -85,8 +85,8 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
 
                             switch (value)
                             {
-                                case string text:
-                                    writer.WriteString(SnakeCase(key), text);
+                                case string stringValue:
+                                    writer.WriteString(SnakeCase(key), stringValue);
                                     break;
                                 case int or long or double:
                                     writer.WriteNumber(SnakeCase(key), Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
