@@ -147,12 +147,12 @@ internal static class ValidationRules
             return false;
         }
 
-        if (IPNetwork.TryParse(text, out network))
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (IPNetwork.TryParse(text, out network) && IPAddress.TryParse(text[..slash], out var given) && given.Equals(network.BaseAddress))
         {
             return true;
         }
 
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (IPAddress.TryParse(text[..slash], out var baseAddress) && int.TryParse(text[(slash + 1)..], out var prefix)
             && prefix >= 0 && prefix <= (baseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
         {

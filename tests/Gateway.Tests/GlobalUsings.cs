@@ -1,0 +1,2 @@
+global using Gateway.Tests.Support;
+global using Xunit;
