@@ -46,10 +46,13 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
 
     private sealed class GatewayLogger(GatewayLoggerProvider provider, string category) : ILogger
     {
-        // Framework categories are chatty at info; they speak only at warning unless debugging.
-        private readonly LogLevel _minimum = category.StartsWith("Microsoft.", StringComparison.Ordinal) || category.StartsWith("Yarp.", StringComparison.Ordinal)
-            ? (provider.Minimum <= LogLevel.Debug ? provider.Minimum : LogLevel.Warning)
-            : provider.Minimum;
+        // Framework categories are chatty at info; they speak only at warning unless debugging. The host's
+        // start-up failures (a port in use) are reported by the gateway itself, without a stack trace.
+        private readonly LogLevel _minimum =
+            category.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) ? LogLevel.Critical
+            : category.StartsWith("Microsoft.", StringComparison.Ordinal) || category.StartsWith("Yarp.", StringComparison.Ordinal)
+                ? (provider.Minimum <= LogLevel.Debug ? provider.Minimum : LogLevel.Warning)
+                : provider.Minimum;
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 

@@ -30,7 +30,9 @@ internal sealed class LimitsMiddleware(RequestDelegate next)
                 "Request Header Fields Too Large", $"The request has more than {limits.MaxHeaders} headers or more than {limits.MaxHeaderBytes} bytes of them.");
         }
 
-        if (headers.ContainsKey("Transfer-Encoding") && headers.ContainsKey("Content-Length"))
+        // Kestrel already frames such a request by Transfer-Encoding alone and renames the Content-Length it
+        // dropped to X-Content-Length; a request that carried both is refused rather than guessed at.
+        if (headers.ContainsKey("Transfer-Encoding") && (headers.ContainsKey("Content-Length") || headers.ContainsKey("X-Content-Length")))
         {
             return Problems.BadRequest(context, "The request has both Content-Length and Transfer-Encoding.");
         }

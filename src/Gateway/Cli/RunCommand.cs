@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Gateway.Configuration;
 using Gateway.Hosting;
@@ -75,8 +74,9 @@ internal static class RunCommand
         {
             host = await GatewayHost.StartAsync(runtime, sink, time, warnings);
         }
-        catch (IOException e) when (e.InnerException is SocketException or null)
+        catch (IOException e)
         {
+            // Port taken, or an address this machine does not have: the user's to fix, not a crash.
             await sink.DisposeAsync();
             return CliApp.UserFailure($"cannot listen: {e.Message}");
         }

@@ -71,9 +71,11 @@ public sealed class TestBackend : IAsyncDisposable
             context.Features.Get<IHttpRequestFeature>()!.RawTarget,
             headers,
             bodyBytes);
+        var body = JsonSerializer.SerializeToUtf8Bytes(echo);
         context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
         context.Response.Headers["X-Backend-Port"] = context.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await context.Response.WriteAsync(JsonSerializer.Serialize(echo));
+        await context.Response.Body.WriteAsync(body);
     }
 
     public async ValueTask DisposeAsync()
@@ -88,9 +90,17 @@ public sealed record EchoedRequest(string Method, string Target, Dictionary<stri
 {
     public static async Task<EchoedRequest> ReadAsync(HttpResponseMessage response)
     {
-        var text = await response.Content.ReadAsStringAsync();
-        return JsonSerializer.Deserialize<EchoedRequest>(text) ?? throw new InvalidOperationException("empty echo: " + text);
+        return Parse(await response.Content.ReadAsStringAsync());
     }
 
-    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+    /// <summary>Parses the echo from a JSON body (or a raw HTTP response with a Content-Length body).</summary>
+    public static EchoedRequest Parse(string text)
+    {
+        var head = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var json = text.StartsWith("HTTP/", StringComparison.Ordinal) && head > 0 ? text[(head + 4)..] : text;
+        return JsonSerializer.Deserialize<EchoedRequest>(json) ?? throw new InvalidOperationException("empty echo: " + text);
+    }
+
+    public string? Header(string name) =>
+        Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 }
