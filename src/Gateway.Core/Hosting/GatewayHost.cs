@@ -58,6 +58,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.StartupWarning(logger, warning);
         }
 
+        if (config.Server.Http2 == true)
+        {
+            Log.StartupWarning(logger, "server.http2 without TLS: the public listener speaks HTTP/2 only (h2c with prior knowledge); HTTP/1.1 clients cannot connect");
+        }
+
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
@@ -72,7 +77,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             kestrel.Limits.MaxRequestLineSize = (limits.MaxUriBytes * 2) + 64;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(limits.RequestHeaderTimeoutSecs);
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSecs);
-            var protocols = config.Server.Http2 == true ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+            // Without TLS there is no protocol negotiation: opting into HTTP/2 makes the listener h2c-only.
+            var protocols = config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1;
             Listen(kestrel, config.Server.Host, config.Server.Port, protocols);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.Server.ShutdownTimeoutSecs));
@@ -98,7 +104,16 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         Log.Listening(logger, $"http://{FormatHost(config.Server.Host)}:{host.Port}");
         if (adminApp is not null)
         {
-            await adminApp.StartAsync().ConfigureAwait(false);
+            try
+            {
+                await adminApp.StartAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await publicApp.StopAsync().ConfigureAwait(false);
+                throw;
+            }
+
             host.AdminPort = BoundPort(adminApp);
             Log.AdminListening(logger, $"http://{FormatHost(AdminHost(config.Admin))}:{host.AdminPort}");
         }

@@ -392,6 +392,19 @@ public sealed class ForwardingTests
         Assert.Equal(1, backend.Requests);
     }
 
+    [Fact]
+    public async Task Http2_opt_in_serves_h2c_with_prior_knowledge()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync("server:\n  host: 127.0.0.1\n  port: 0\n  http2: true\n" + Routes(backend.Url));
+        using var client = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await client.GetAsync($"http://127.0.0.1:{gateway.Port}/api/users/5?x=1");
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        var echo = await EchoedRequest.ReadAsync(response);
+        Assert.Equal("/api/users/5?x=1", echo.Target);
+        Assert.Equal("127.0.0.1", echo.Header("X-Forwarded-For"));
+    }
+
     internal static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, int status)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
