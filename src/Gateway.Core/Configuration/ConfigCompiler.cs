@@ -1,7 +1,9 @@
 using System.Net;
+using Gateway.Authentication;
 using Gateway.Configuration.Validation;
 using Gateway.Forwarding;
 using Gateway.Routing;
+using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Configuration;
@@ -9,7 +11,7 @@ namespace Gateway.Configuration;
 /// <summary>Turns a validated configuration into the immutable snapshot requests run on.</summary>
 internal static class ConfigCompiler
 {
-    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt)
+    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt, TimeProvider? time = null, ILoggerFactory? loggers = null)
     {
         var ids = RouteIds.Assign(config.Routes);
         var routes = new CompiledRoute[config.Routes.Count];
@@ -38,6 +40,7 @@ internal static class ConfigCompiler
             Matcher = new RouteMatcher(routes),
             TrustedProxies = [.. trusted],
             MaxRequestBodySize = config.MaxRequestSize,
+            Auth = new AuthServices(config.Auth, time ?? TimeProvider.System, loggers),
             NotEnforced = notEnforced,
         };
     }
@@ -127,6 +130,7 @@ internal static class ConfigCompiler
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout },
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
+            Auth = route.Auth is { } auth ? new AuthPolicy(auth, config.Auth) : null,
             Unavailable = FeatureSupport.UnavailableReason(route),
             Source = route,
         };

@@ -63,11 +63,6 @@ internal static class FeatureSupport
         {
             var route = config.Routes[i];
             var name = $"route {routeIds[i]} ({route.Path})";
-            if (route.Auth is { Required: true })
-            {
-                messages.Add($"auth on {name} is not enforced yet: the route answers 503 until it is");
-            }
-
             if (route.RateLimit is { Count: > 0 })
             {
                 messages.Add($"rate_limit on {name} is not enforced yet");
@@ -135,11 +130,6 @@ internal static class FeatureSupport
     /// <summary>Why a route cannot serve safely in this build, or null when it can.</summary>
     public static string? UnavailableReason(RouteConfig route)
     {
-        if (route.Auth is { Required: true })
-        {
-            return "this route requires authentication, which this gateway version does not enforce yet";
-        }
-
         if (route.IpFilter is not null)
         {
             return "this route has an IP filter, which this gateway version does not enforce yet";

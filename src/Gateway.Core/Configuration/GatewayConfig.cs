@@ -95,6 +95,7 @@ internal sealed record MockConfig
 }
 
 /// <summary>A header or query condition: an exact value, a regex, or mere presence.</summary>
+[ScalarForm(nameof(Exact))]
 internal sealed record MatchCondition
 {
     public string? Exact { get; init; }
@@ -129,6 +130,8 @@ internal sealed record RouteAuthConfig
     public List<string>? Roles { get; init; }
     public Dictionary<string, StringList>? Claims { get; init; }
     public bool ForwardAuthorization { get; init; } = true;
+    public string? TokenCookie { get; init; }
+    public string? TokenQuery { get; init; }
 }
 
 internal sealed record RateLimitRule
@@ -208,6 +211,9 @@ internal sealed record AuthConfig
 {
     public JwtConfig? Jwt { get; init; }
     public ApiKeyConfig? ApiKey { get; init; }
+
+    /// <summary>Headers set on the upstream request from the identity: header name to source.</summary>
+    public Dictionary<string, string>? IdentityHeaders { get; init; }
 }
 
 internal sealed record JwtConfig
@@ -221,13 +227,24 @@ internal sealed record JwtConfig
     public string? OidcIssuer { get; init; }
     public double ClockSkewSecs { get; init; } = 30;
     public List<string>? RequiredClaims { get; init; }
+    public string RolesClaim { get; init; } = "roles";
 }
 
 internal sealed record ApiKeyConfig
 {
     public string Header { get; init; } = "X-API-Key";
-    [Secret] public Dictionary<string, string> Keys { get; init; } = [];
+    [Secret] public Dictionary<string, ApiKeyEntry> Keys { get; init; } = [];
     public RedisConfig? Redis { get; init; }
+    public double CacheSecs { get; init; } = 5;
+}
+
+/// <summary>What the gateway knows about an API key: written as just its name, or with roles and a tier.</summary>
+[ScalarForm(nameof(Name))]
+internal sealed record ApiKeyEntry
+{
+    public string Name { get; init; } = "";
+    public List<string> Roles { get; init; } = [];
+    public string? Tier { get; init; }
 }
 
 internal sealed record RedisConfig
@@ -346,6 +363,13 @@ internal sealed record StringList(IReadOnlyList<string> Values);
 /// <summary>Marks a key whose value is a secret: redacted wherever the config is shown.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 internal sealed class SecretAttribute : Attribute;
+
+/// <summary>A record that may also be written as one scalar, which sets the named property.</summary>
+[AttributeUsage(AttributeTargets.Class)]
+internal sealed class ScalarFormAttribute(string property) : Attribute
+{
+    public string Property { get; } = property;
+}
 
 /// <summary>Another accepted spelling of a key (kept for configs of the earlier gateway).</summary>
 [AttributeUsage(AttributeTargets.Property)]

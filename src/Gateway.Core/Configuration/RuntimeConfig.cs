@@ -7,7 +7,7 @@ namespace Gateway.Configuration;
 /// An immutable, fully compiled configuration: what a request reads while it runs. A reload builds a new
 /// one and swaps it in; requests keep the snapshot they started with.
 /// </summary>
-internal sealed class RuntimeConfig
+internal sealed class RuntimeConfig : IAsyncDisposable
 {
     public required GatewayConfig Source { get; init; }
 
@@ -24,8 +24,13 @@ internal sealed class RuntimeConfig
     /// <summary>Largest request body in bytes, or null for no limit.</summary>
     public long? MaxRequestBodySize { get; init; }
 
+    /// <summary>The authenticators (and the identity headers the gateway owns).</summary>
+    public required Authentication.AuthServices Auth { get; init; }
+
     /// <summary>Configured features that this build does not enforce yet, one message each.</summary>
     public required IReadOnlyList<string> NotEnforced { get; init; }
+
+    public ValueTask DisposeAsync() => Auth.DisposeAsync();
 
     public bool IsTrustedProxy(IPAddress address)
     {

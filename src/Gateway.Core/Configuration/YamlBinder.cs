@@ -41,10 +41,17 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
             return BindStringList(node, path, secret);
         }
 
-        if (underlying == typeof(MatchCondition) && node is YamlScalarNode)
+        if (node is YamlScalarNode && underlying.GetCustomAttribute<ScalarFormAttribute>() is { } scalarForm)
         {
-            var exact = ScalarText(node, path, "a string");
-            return exact is null ? null : new MatchCondition { Exact = exact };
+            var text = ScalarText(node, path, "a string");
+            if (text is null)
+            {
+                return null;
+            }
+
+            var instance = Activator.CreateInstance(underlying)!;
+            underlying.GetProperty(scalarForm.Property)!.SetValue(instance, text);
+            return instance;
         }
 
         if (underlying.IsGenericType && underlying.GetGenericTypeDefinition() == typeof(List<>))

@@ -52,6 +52,30 @@ internal sealed class GatewayTransformer : HttpTransformer
         headers.TryAddWithoutValidation(ForwardedHeaders.Proto, forwarded.Proto);
         headers.TryAddWithoutValidation(ForwardedHeaders.Host, forwarded.Host);
 
+        // Identity headers belong to the gateway: the client's copies never reach the backend.
+        var identityHeaders = feature.Config.Auth.IdentityHeaders;
+        foreach (var name in identityHeaders.Names)
+        {
+            headers.Remove(name);
+        }
+
+        if (feature.Identity is { } identity)
+        {
+            foreach (var (name, value) in identityHeaders.For(identity))
+            {
+                headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        if (route.Auth is { ForwardAuthorization: false } auth)
+        {
+            headers.Authorization = null;
+            if (auth.ApiKeyHeader is { } apiKeyHeader)
+            {
+                headers.Remove(apiKeyHeader);
+            }
+        }
+
         headers.Remove(RequestIds.HeaderName);
         headers.TryAddWithoutValidation(RequestIds.HeaderName, feature.RequestId);
         headers.Remove("traceparent");

@@ -16,7 +16,8 @@ internal sealed record UpstreamPlan(string Method, string Url, Backend Backend, 
 /// </summary>
 internal static class UpstreamPlanner
 {
-    public static UpstreamPlan Plan(HttpRequest request, CompiledRoute route, NormalizedTarget target, RuntimeConfig config, IPAddress peer, string requestId, TraceContext trace)
+    public static UpstreamPlan Plan(HttpRequest request, CompiledRoute route, NormalizedTarget target, RuntimeConfig config, IPAddress peer, string requestId,
+        TraceContext trace, Authentication.Identity? identity)
     {
         var backend = route.Backends!.Backends[0];
         var removed = new List<string>();
@@ -26,6 +27,16 @@ internal static class UpstreamPlanner
         {
             ForwardedHeaders.For, ForwardedHeaders.Proto, ForwardedHeaders.Host, RequestIds.HeaderName, "traceparent",
         };
+        var identityHeaders = config.Auth.IdentityHeaders;
+        var notForwarded = new HashSet<string>(identityHeaders.Names, StringComparer.OrdinalIgnoreCase);
+        if (route.Auth is { ForwardAuthorization: false } auth)
+        {
+            notForwarded.Add("Authorization");
+            if (auth.ApiKeyHeader is not null)
+            {
+                notForwarded.Add(auth.ApiKeyHeader);
+            }
+        }
 
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var (name, values) in request.Headers)
@@ -34,7 +45,8 @@ internal static class UpstreamPlanner
                 || nominated.Contains(name)
                 || (name.Equals("Host", StringComparison.OrdinalIgnoreCase) && !route.PreserveHost)
                 || (name.Equals(ForwardedHeaders.Forwarded, StringComparison.OrdinalIgnoreCase) && !trusted)
-                || (name.Equals("tracestate", StringComparison.OrdinalIgnoreCase) && !trace.Continued);
+                || (name.Equals("tracestate", StringComparison.OrdinalIgnoreCase) && !trace.Continued)
+                || notForwarded.Contains(name);
             if (drop)
             {
                 removed.Add(name);
@@ -59,6 +71,11 @@ internal static class UpstreamPlanner
         headers.Add(new(ForwardedHeaders.For, forwarded.For));
         headers.Add(new(ForwardedHeaders.Proto, forwarded.Proto));
         headers.Add(new(ForwardedHeaders.Host, forwarded.Host));
+        if (identity is not null)
+        {
+            headers.AddRange(identityHeaders.For(identity));
+        }
+
         headers.Add(new(RequestIds.HeaderName, requestId));
         headers.Add(new("traceparent", trace.TraceParent));
         var url = backend.Prefix + route.UpstreamPath(target.Path) + target.Query;

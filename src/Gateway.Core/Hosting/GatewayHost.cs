@@ -48,7 +48,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null)
     {
         var config = runtime.Source;
-        var logs = new GatewayLoggerProvider(sink, GatewayLoggerProvider.ParseLevel(config.Logging.Level), config.Logging.Format == "json", time);
+        var logs = GatewayLoggerProvider.For(config.Logging, sink, time);
         var store = new ConfigStore(runtime);
         var lifecycle = new Lifecycle();
         var upstream = new UpstreamClient(TimeSpan.FromSeconds(10));
@@ -118,6 +118,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.AdminListening(logger, $"http://{FormatHost(AdminHost(config.Admin))}:{host.AdminPort}");
         }
 
+        _ = runtime.Auth.WarmUpAsync();
         lifecycle.MarkReady();
         return host;
     }
@@ -141,6 +142,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             await _admin.StopAsync().ConfigureAwait(false);
         }
 
+        await Store.Current.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
     }
 

@@ -16,6 +16,12 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
 
     private TimeProvider Time { get; } = time;
 
+    public static GatewayLoggerProvider For(Configuration.LoggingConfig logging, LogSink sink, TimeProvider time) =>
+        new(sink, ParseLevel(logging.Level), logging.Format == "json", time);
+
+    /// <summary>A logger factory over this provider, for components built before the host (config compilation).</summary>
+    public ILoggerFactory Factory() => LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(this).SetMinimumLevel(LogLevel.Trace));
+
     public ILogger CreateLogger(string categoryName) => new GatewayLogger(this, categoryName);
 
     public void Dispose()

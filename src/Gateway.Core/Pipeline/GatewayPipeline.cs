@@ -1,3 +1,5 @@
+using Gateway.Authentication;
+using Gateway.Authorization;
 using Gateway.Forwarding;
 using Gateway.Routing;
 using Microsoft.AspNetCore.Builder;
@@ -16,6 +18,8 @@ internal static class GatewayPipeline
         typeof(RequestContextMiddleware), // request id + trace + access log (wraps everything after it)
         typeof(LimitsMiddleware),         // URI, header and body limits
         typeof(RouteMatchMiddleware),     // normalization, route match, 404/405
+        typeof(AuthenticationMiddleware), // JWT / API key, 401
+        typeof(AuthorizationMiddleware),  // scopes, roles, claims, 403
         typeof(ForwardMiddleware),        // mock answer or forward (timeout, 502/504)
     ];
 

@@ -39,6 +39,9 @@ internal sealed class GatewayRequestFeature(RuntimeConfig config, string request
     /// <summary>Counts a response body that has no Content-Length.</summary>
     public CountingStream? ResponseCounter { get; set; }
 
+    /// <summary>Who sent the request, once authentication has run (null when anonymous).</summary>
+    public Authentication.Identity? Identity { get; set; }
+
     /// <summary>The authenticated user, for the access log (null when anonymous).</summary>
     public string? User { get; set; }
 }

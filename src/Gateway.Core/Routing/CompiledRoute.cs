@@ -38,6 +38,9 @@ internal sealed class CompiledRoute
 
     public BackendGroup? Backends { get; init; }
 
+    /// <summary>Authentication and authorization, or null for a public route.</summary>
+    public Authentication.AuthPolicy? Auth { get; init; }
+
     /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is missing).</summary>
     public string? Unavailable { get; init; }
 

@@ -19,6 +19,7 @@ internal static class CliApp
             RoutesCommand.Build(),
             ExplainCommand.Build(),
             TestCommand.Build(),
+            KeysCommand.Build(),
             CompletionCommand.Build(),
         };
         return root;

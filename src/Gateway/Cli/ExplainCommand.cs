@@ -20,11 +20,11 @@ internal static class ExplainCommand
         {
             file, method, url, headers, clientIp,
         };
-        command.SetAction(parse => Explain(parse.GetValue(file)!, parse.GetValue(method)!, parse.GetValue(url)!, parse.GetValue(headers) ?? [], parse.GetValue(clientIp)!));
+        command.SetAction(parse => ExplainAsync(parse.GetValue(file)!, parse.GetValue(method)!, parse.GetValue(url)!, parse.GetValue(headers) ?? [], parse.GetValue(clientIp)!));
         return command;
     }
 
-    private static int Explain(string path, string method, string url, string[] headerLines, string clientIp)
+    private static async Task<int> ExplainAsync(string path, string method, string url, string[] headerLines, string clientIp)
     {
         if (!IPAddress.TryParse(clientIp, out var peer))
         {
@@ -46,7 +46,8 @@ internal static class ExplainCommand
         var request = context.Request;
         var output = Console.Out;
         output.WriteLine($"request     {request.Method} {request.Scheme}://{request.Host}{rawTarget}");
-        var resolution = RouteResolver.Resolve(runtime, request, rawTarget);
+        var outcome = await OfflineEvaluation.EvaluateAsync(runtime, context, rawTarget);
+        var resolution = outcome.Resolution;
         if (resolution.Target.IsValid)
         {
             var changed = resolution.Target.Path != (rawTarget.Contains('?', StringComparison.Ordinal) ? rawTarget[..rawTarget.IndexOf('?', StringComparison.Ordinal)] : rawTarget);
@@ -72,9 +73,16 @@ internal static class ExplainCommand
             }
         }
 
-        if (!resolution.IsRouted)
+        if (outcome.Auth is { } auth)
         {
-            output.WriteLine($"answer      {resolution.Status} {ReasonPhrase(resolution.Status)}: {resolution.Detail}"
+            output.WriteLine(outcome.Identity is { } who
+                ? $"identity    {who.Method}: {who.Subject ?? "(no subject)"}" + (who.Roles.Count > 0 ? $", roles {string.Join(',', who.Roles)}" : "")
+                : auth.Allowed ? "identity    anonymous (authentication is optional here)" : $"identity    refused: {auth.Failure?.Reason}");
+        }
+
+        if (!outcome.Passes)
+        {
+            output.WriteLine($"answer      {outcome.Status} {ReasonPhrase(outcome.Status)}: {outcome.Detail}"
                 + (resolution.Allow is null ? "" : $" (Allow: {resolution.Allow})"));
             return CliApp.Ok;
         }
@@ -88,7 +96,7 @@ internal static class ExplainCommand
 
         var requestId = RequestIds.From(request.Headers[RequestIds.HeaderName]);
         var trace = TraceContext.From(request.Headers.TraceParent);
-        var plan = UpstreamPlanner.Plan(request, routed, resolution.Target, runtime, peer, requestId, trace);
+        var plan = UpstreamPlanner.Plan(request, routed, resolution.Target, runtime, peer, requestId, trace, outcome.Identity);
         var group = routed.Backends!;
         output.WriteLine($"upstream    {plan.Method} {plan.Url}"
             + (group.Backends.Length > 1 ? $"  (first of {group.Backends.Length} backends, {group.Strategy})" : ""));

@@ -105,9 +105,9 @@ internal static class RoutesCommand
         }
 
         var source = route.Source;
-        if (source.Auth is { Required: true } auth)
+        if (route.Auth is { } auth)
         {
-            policies.Add("auth(" + (auth.Methods.Count == 0 ? "any" : string.Join('|', auth.Methods)) + ")");
+            policies.Add(auth.Describe());
         }
 
         if (source.RateLimit is { Count: > 0 } limits)

@@ -66,8 +66,9 @@ internal static class RunCommand
         }
 
         var time = TimeProvider.System;
-        var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow());
         var sink = new LogSink(Console.OpenStandardOutput());
+        using var loggers = GatewayLoggerProvider.For(config.Logging, sink, time).Factory();
+        var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow(), time, loggers);
         var warnings = loaded.Warnings.Select(w => "config: " + w).Concat(runtime.NotEnforced).ToList();
         GatewayHost host;
         try

@@ -44,11 +44,11 @@ internal static class TestCommand
         var file = new Argument<string>("FILE") { Description = "Config file." };
         var cases = new Argument<string>("CASES") { Description = "YAML file with 'cases:' (request and expectation each)." };
         var command = new Command("test", "Offline route tests: requests and their expected route, upstream path, status or headers.") { file, cases };
-        command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(cases)!));
+        command.SetAction(parse => RunAsync(parse.GetValue(file)!, parse.GetValue(cases)!));
         return command;
     }
 
-    private static int Run(string configPath, string casesPath)
+    private static async Task<int> RunAsync(string configPath, string casesPath)
     {
         var runtime = ConfigFiles.LoadOrReport(configPath);
         if (runtime is null)
@@ -86,7 +86,7 @@ internal static class TestCommand
         {
             var testCase = file.Cases[i];
             var name = testCase.Name ?? $"cases[{i}] {testCase.Method} {testCase.Url}";
-            var failures = Check(runtime, testCase);
+            var failures = await CheckAsync(runtime, testCase);
             if (failures.Count == 0)
             {
                 passed++;
@@ -107,7 +107,7 @@ internal static class TestCommand
         return failed == 0 ? CliApp.Ok : CliApp.UserError;
     }
 
-    private static List<string> Check(RuntimeConfig runtime, RouteTestCase testCase)
+    private static async Task<List<string>> CheckAsync(RuntimeConfig runtime, RouteTestCase testCase)
     {
         var failures = new List<string>();
         var headerLines = testCase.Headers?.Select(h => $"{h.Key}: {h.Value}") ?? [];
@@ -124,8 +124,9 @@ internal static class TestCommand
         }
 
         context.Connection.RemoteIpAddress = peer;
-        var resolution = RouteResolver.Resolve(runtime, context.Request, rawTarget);
-        var status = resolution.IsRouted && resolution.Route!.Mock is { } mock ? mock.Status : resolution.Status;
+        var outcome = await OfflineEvaluation.EvaluateAsync(runtime, context, rawTarget);
+        var resolution = outcome.Resolution;
+        var status = outcome.Passes && resolution.Route!.Mock is { } mock ? mock.Status : outcome.Status;
         var expect = testCase.Expect;
         Compare(failures, "status", expect.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture), status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Compare(failures, "route", expect.Route, resolution.Route?.Id ?? "(none)");
@@ -135,14 +136,14 @@ internal static class TestCommand
             return failures;
         }
 
-        if (!resolution.IsRouted || resolution.Route!.Backends is null)
+        if (!outcome.Passes || resolution.Route!.Backends is null)
         {
             failures.Add($"expected an upstream request, but the gateway answers {status} itself");
             return failures;
         }
 
         var plan = UpstreamPlanner.Plan(context.Request, resolution.Route, resolution.Target, runtime, peer,
-            RequestIds.From(context.Request.Headers[RequestIds.HeaderName]), TraceContext.From(context.Request.Headers.TraceParent));
+            RequestIds.From(context.Request.Headers[RequestIds.HeaderName]), TraceContext.From(context.Request.Headers.TraceParent), outcome.Identity);
         var upstreamPath = resolution.Route.UpstreamPath(resolution.Target.Path) + resolution.Target.Query;
         Compare(failures, "upstream_path", expect.UpstreamPath, upstreamPath);
         Compare(failures, "upstream_url", expect.UpstreamUrl, plan.Url);

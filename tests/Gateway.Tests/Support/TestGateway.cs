@@ -49,9 +49,10 @@ public sealed class TestGateway : IAsyncDisposable
             throw new InvalidOperationException("test config has errors:\n" + string.Join('\n', loaded.Problems));
         }
 
-        var runtime = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow);
         var output = new CapturingStream();
         var sink = new LogSink(output);
+        var runtime = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow, TimeProvider.System,
+            GatewayLoggerProvider.For(loaded.Config!.Logging, sink, TimeProvider.System).Factory());
         var host = await GatewayHost.StartAsync(runtime, sink, TimeProvider.System);
         return new TestGateway(host, sink, output);
     }

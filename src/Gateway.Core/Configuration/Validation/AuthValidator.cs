@@ -5,6 +5,13 @@ namespace Gateway.Configuration.Validation;
 /// <summary>JWT and API-key settings, and routes that ask for an authentication method.</summary>
 internal static class AuthValidator
 {
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Authorization", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+        "Content-Length", "Content-Type", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Request-Id",
+        "traceparent", "tracestate", "Cookie",
+    };
+
     internal static readonly string[] Algorithms =
         ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384"];
 
@@ -21,23 +28,52 @@ internal static class AuthValidator
         {
             ValidationRules.HeaderName(d, "auth.api_key.header", apiKey.Header);
             var index = 0;
-            foreach (var (key, name) in apiKey.Keys)
+            foreach (var (key, entry) in apiKey.Keys)
             {
+                var keyPath = $"auth.api_key.keys[{index}]";
                 if (string.IsNullOrWhiteSpace(key) || key.Trim() != key)
                 {
-                    d.Error($"auth.api_key.keys[{index}]", "an API key must not be empty or have surrounding spaces");
+                    d.Error(keyPath, "an API key must not be empty or have surrounding spaces");
+                }
+                else if (key.Length > Authentication.ApiKeyHash.MaxKeyLength)
+                {
+                    d.Error(keyPath, $"an API key must be at most {Authentication.ApiKeyHash.MaxKeyLength} characters");
                 }
                 else if (key.Length < 8)
                 {
-                    d.Warning($"auth.api_key.keys[{index}]", $"the key named '{name}' is shorter than 8 characters and easy to guess");
+                    d.Warning(keyPath, $"the key named '{entry.Name}' is shorter than 8 characters and easy to guess");
+                }
+
+                if (string.IsNullOrWhiteSpace(entry.Name))
+                {
+                    d.Error(keyPath + ".name", "every API key needs a name (it identifies the caller in logs and headers)");
                 }
 
                 index++;
             }
 
+            ValidationRules.NotNegative(d, "auth.api_key.cache_secs", apiKey.CacheSecs);
             if (apiKey.Redis is { } redis)
             {
                 ValidationRules.RedisUrl(d, "auth.api_key.redis.url", redis.Url);
+            }
+        }
+
+        if (config.Auth?.IdentityHeaders is { } identityHeaders)
+        {
+            foreach (var (header, source) in identityHeaders)
+            {
+                var path = $"auth.identity_headers.{header}";
+                ValidationRules.HeaderName(d, path, header);
+                if (ReservedHeaders.Contains(header))
+                {
+                    d.Error(path, $"'{header}' is set by the gateway or the protocol and cannot carry identity");
+                }
+
+                if (!Authentication.IdentityHeaders.IsValidSource(source))
+                {
+                    d.Error(path, $"'{source}' must be claim:NAME, subject, roles, scopes, key:name or key:tier");
+                }
             }
         }
 
@@ -46,6 +82,29 @@ internal static class AuthValidator
             if (config.Routes[i].Auth is not { } auth)
             {
                 continue;
+            }
+
+            if ((auth.TokenCookie is not null || auth.TokenQuery is not null) && jwt is null)
+            {
+                d.Warning($"routes[{i}].auth", "token_cookie and token_query read bearer tokens, but auth.jwt is not configured");
+            }
+
+            if (auth.TokenCookie is { } cookie && !ValidationRules.IsToken(cookie))
+            {
+                d.Error($"routes[{i}].auth.token_cookie", $"'{cookie}' is not a valid cookie name");
+            }
+
+            if (auth.TokenQuery is { Length: 0 })
+            {
+                d.Error($"routes[{i}].auth.token_query", "must name a query parameter");
+            }
+
+            foreach (var (claim, values) in auth.Claims ?? [])
+            {
+                if (values.Values.Count == 0)
+                {
+                    d.Error($"routes[{i}].auth.claims.{claim}", "must list at least one accepted value");
+                }
             }
 
             var path = $"routes[{i}].auth";
@@ -122,6 +181,18 @@ internal static class AuthValidator
         if (jwt.OidcIssuer is not null)
         {
             ValidationRules.HttpUrl(d, "auth.jwt.oidc_issuer", jwt.OidcIssuer);
+        }
+
+        if (Array.IndexOf(Algorithms, jwt.Algorithm) >= 0 && Authentication.JwtAuthenticator.KeyProblem(jwt) is { } keyProblem
+            && !(symmetric && string.IsNullOrEmpty(jwt.Secret)) && !(!symmetric && jwt.PublicKey is null))
+        {
+            // Kept a warning so configs of the earlier gateway with placeholder keys still load; no token can pass.
+            d.Warning(symmetric ? "auth.jwt.secret" : "auth.jwt.public_key", $"{keyProblem}: every token will be refused");
+        }
+
+        if (string.IsNullOrWhiteSpace(jwt.RolesClaim))
+        {
+            d.Error("auth.jwt.roles_claim", "must name a claim");
         }
 
         ValidationRules.NotNegative(d, "auth.jwt.clock_skew_secs", jwt.ClockSkewSecs);

@@ -1,0 +1,27 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace Gateway.Authentication;
+
+/// <summary>Who made a request, as established by one authentication method.</summary>
+internal sealed class Identity
+{
+    public required string Method { get; init; }
+
+    /// <summary>The user for logs: the token's <c>sub</c>, or the API key's name.</summary>
+    public string? Subject { get; init; }
+
+    public IReadOnlyList<string> Roles { get; init; } = [];
+
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>The validated token, for claim checks and claim headers (null for API keys).</summary>
+    public JsonWebToken? Token { get; init; }
+
+    public ApiKeyIdentity? ApiKey { get; init; }
+
+    /// <summary>The values of a claim as strings (arrays flattened), or empty.</summary>
+    public IReadOnlyList<string> Claim(string name) => Token is null ? [] : JwtClaims.Values(Token, name);
+}
+
+/// <summary>The metadata of a known API key (never the key itself).</summary>
+internal sealed record ApiKeyIdentity(string Name, IReadOnlyList<string> Roles, string? Tier);

@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Gateway.Authentication;
+
+internal enum StoreOutcome
+{
+    Found,
+    NotFound,
+    Unavailable,
+}
+
+internal readonly record struct StoreLookup(StoreOutcome Outcome, ApiKeyIdentity? Identity);
+
+/// <summary>
+/// API keys shared by every replica, in Redis. Layout: one hash per key at <c>{prefix}{sha256-hex of the key}</c>
+/// with fields <c>name</c>, <c>roles</c> (comma-separated), <c>tier</c>, <c>created</c>. Keys written by the earlier
+/// gateway (<c>{prefix}{key}</c> holding the key's description) are still accepted. Look-ups go through a local
+/// cache (positive and negative, <c>cache_secs</c>), so a key added or revoked in Redis takes effect within that
+/// time; while Redis is unreachable a key seen recently keeps working and an unknown one gets 503.
+/// </summary>
+internal sealed partial class RedisApiKeyStore : IAsyncDisposable
+{
+    public const string DefaultPrefix = "gateway:apikey:";
+    private const int MaxCachedKeys = 100_000;
+    private static readonly TimeSpan StaleLimit = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMilliseconds(500);
+
+    private readonly string _url;
+    private readonly TimeSpan _cacheTime;
+    private readonly TimeProvider _time;
+    private readonly ILogger? _logger;
+    private readonly ConcurrentDictionary<string, (ApiKeyIdentity? Identity, long Stored)> _cache = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private ConnectionMultiplexer? _connection;
+
+    public RedisApiKeyStore(string url, string? prefix, TimeSpan cacheTime, TimeProvider time, ILogger? logger)
+    {
+        _url = url;
+        Prefix = prefix ?? DefaultPrefix;
+        _cacheTime = cacheTime;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Prefix { get; }
+
+    public async ValueTask<StoreLookup> FindAsync(string key)
+    {
+        var hex = ApiKeyHash.Hex(ApiKeyHash.Compute(key));
+        var now = _time.GetTimestamp();
+        var cached = _cache.TryGetValue(hex, out var entry);
+        if (cached && _time.GetElapsedTime(entry.Stored, now) < _cacheTime)
+        {
+            return entry.Identity is null ? new StoreLookup(StoreOutcome.NotFound, null) : new StoreLookup(StoreOutcome.Found, entry.Identity);
+        }
+
+        try
+        {
+            var identity = await LoadAsync(hex, key).ConfigureAwait(false);
+            if (_cache.Count >= MaxCachedKeys)
+            {
+                _cache.Clear();
+            }
+
+            _cache[hex] = (identity, now);
+            return identity is null ? new StoreLookup(StoreOutcome.NotFound, null) : new StoreLookup(StoreOutcome.Found, identity);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            if (_logger is not null)
+            {
+                Log.Unreachable(_logger, e.GetType().Name);
+            }
+
+            // A key seen recently keeps working while Redis is away; an unknown one cannot be decided.
+            if (cached && entry.Identity is not null && _time.GetElapsedTime(entry.Stored, now) < StaleLimit)
+            {
+                return new StoreLookup(StoreOutcome.Found, entry.Identity);
+            }
+
+            return new StoreLookup(StoreOutcome.Unavailable, null);
+        }
+    }
+
+    private async Task<ApiKeyIdentity?> LoadAsync(string hex, string key)
+    {
+        var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
+        var fields = await db.HashGetAllAsync(Prefix + hex).WaitAsync(CommandTimeout).ConfigureAwait(false);
+        if (fields.Length > 0)
+        {
+            return FromFields(fields);
+        }
+
+        var legacy = await db.StringGetAsync(Prefix + key).WaitAsync(CommandTimeout).ConfigureAwait(false);
+        return legacy.HasValue ? new ApiKeyIdentity(legacy.ToString(), [], null) : null;
+    }
+
+    private static ApiKeyIdentity FromFields(HashEntry[] fields)
+    {
+        string name = "", roles = "";
+        string? tier = null;
+        foreach (var field in fields)
+        {
+            switch (field.Name.ToString())
+            {
+                case "name":
+                    name = field.Value.ToString();
+                    break;
+                case "roles":
+                    roles = field.Value.ToString();
+                    break;
+                case "tier":
+                    tier = field.Value.IsNullOrEmpty ? null : field.Value.ToString();
+                    break;
+            }
+        }
+
+        return new ApiKeyIdentity(name, roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), tier);
+    }
+
+    /// <summary>Stores a new key (hashed) and returns its id (the first 12 hex digits of the hash).</summary>
+    public async Task<string> AddAsync(string key, string name, IReadOnlyList<string> roles, string? tier)
+    {
+        var hex = ApiKeyHash.Hex(ApiKeyHash.Compute(key));
+        var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
+        await db.HashSetAsync(Prefix + hex,
+        [
+            new HashEntry("name", name),
+            new HashEntry("roles", string.Join(',', roles)),
+            new HashEntry("tier", tier ?? ""),
+            new HashEntry("created", _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+        ]).ConfigureAwait(false);
+        return hex[..12];
+    }
+
+    /// <summary>Removes keys by the key itself, by id (hash prefix) or by name; returns how many.</summary>
+    public async Task<int> RevokeAsync(string? key, string? id, string? name)
+    {
+        var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
+        if (key is not null)
+        {
+            var removed = await db.KeyDeleteAsync(Prefix + ApiKeyHash.Hex(ApiKeyHash.Compute(key))).ConfigureAwait(false);
+            var legacy = await db.KeyDeleteAsync(Prefix + key).ConfigureAwait(false);
+            return (removed ? 1 : 0) + (legacy ? 1 : 0);
+        }
+
+        var count = 0;
+        foreach (var entry in await ListAsync().ConfigureAwait(false))
+        {
+            if ((id is not null && entry.Id.StartsWith(id, StringComparison.Ordinal)) || (name is not null && entry.Name == name))
+            {
+                count += await db.KeyDeleteAsync(entry.RedisKey).ConfigureAwait(false) ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
+    public async Task<List<(string Id, string Name, string Roles, string Tier, string Created, string RedisKey)>> ListAsync()
+    {
+        var connection = await ConnectAsync().ConfigureAwait(false);
+        var db = connection.GetDatabase();
+        var result = new List<(string, string, string, string, string, string)>();
+        foreach (var endpoint in connection.GetEndPoints())
+        {
+            var server = connection.GetServer(endpoint);
+            await foreach (var redisKey in server.KeysAsync(pattern: Prefix + "*").ConfigureAwait(false))
+            {
+                var text = redisKey.ToString();
+                var suffix = text[Prefix.Length..];
+                if (suffix.Length == 64 && suffix.All(char.IsAsciiHexDigitLower) && await db.KeyTypeAsync(redisKey).ConfigureAwait(false) == RedisType.Hash)
+                {
+                    var fields = (await db.HashGetAllAsync(redisKey).ConfigureAwait(false)).ToDictionary(f => f.Name.ToString(), f => f.Value.ToString());
+                    result.Add((suffix[..12], fields.GetValueOrDefault("name", ""), fields.GetValueOrDefault("roles", ""), fields.GetValueOrDefault("tier", ""),
+                        fields.GetValueOrDefault("created", ""), text));
+                }
+                else
+                {
+                    // A key of the earlier gateway: its Redis name contains the key itself, so only a fingerprint is shown.
+                    var name = await db.StringGetAsync(redisKey).ConfigureAwait(false);
+                    result.Add(("legacy:" + ApiKeyHash.Hex(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(suffix)))[..8], name.ToString(), "", "", "", text));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        if (_connection is { } existing)
+        {
+            return existing;
+        }
+
+        await _connectLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_connection is null)
+            {
+                var options = RedisUrl.ToOptions(_url);
+                options.AbortOnConnectFail = false;
+                options.ConnectTimeout = 2000;
+                options.SyncTimeout = 500;
+                options.AsyncTimeout = 500;
+                _connection = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+            }
+
+            return _connection;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.CloseAsync().ConfigureAwait(false);
+            _connection.Dispose();
+        }
+
+        _connectLock.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "API key store (Redis) unreachable: {Error}")]
+        public static partial void Unreachable(ILogger logger, string error);
+    }
+}
