@@ -30,6 +30,13 @@ internal sealed class AdminApi(Lifecycle lifecycle, string? token)
                     : Json(context, StatusCodes.Status503ServiceUnavailable, lifecycle.IsDraining ? """{"status":"draining"}""" : """{"status":"starting"}""");
         }
 
+        if (path == "/metrics")
+        {
+            // Open like /healthz once it exists; until then say plainly that it does not.
+            return Problems.WriteAsync(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found",
+                "Metrics are not served by this version yet.");
+        }
+
         if (!Authorized(context))
         {
             return Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "urn:gateway:problem:admin-unauthorized", "Unauthorized",

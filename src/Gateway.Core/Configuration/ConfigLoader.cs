@@ -77,7 +77,25 @@ internal static class ConfigLoader
         }
         catch (YamlException e)
         {
-            diagnostics.ErrorAt((int)e.Start.Line, (int)e.Start.Column, "", "invalid YAML: " + CleanYamlMessage(e.InnerException?.Message ?? e.Message));
+            // Scanner errors carry the start of the scan; the end is where the problem was found.
+            var mark = e.End.Line > e.Start.Line ? e.End : e.Start;
+            var (line, column) = ((int)mark.Line, (int)mark.Column);
+            var located = System.Text.RegularExpressions.Regex.Matches(e.Message + " " + e.InnerException?.Message, @"Line: (\d+), Col: (\d+)");
+            foreach (System.Text.RegularExpressions.Match m in located)
+            {
+                var l = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                if (l > line)
+                {
+                    (line, column) = (l, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            if (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndent(text) is { } tabLine)
+            {
+                (line, column) = (tabLine, 1);
+            }
+
+            diagnostics.ErrorAt(Math.Max(line, 1), Math.Max(column, 1), "", "invalid YAML: " + CleanYamlMessage(e.InnerException?.Message ?? e.Message));
             return (null, diagnostics);
         }
 
@@ -94,6 +112,22 @@ internal static class ConfigLoader
 
         var binder = new YamlBinder(diagnostics, new Interpolation(environment, baseDirectory));
         return (binder.BindRoot<T>(stream.Documents[0].RootNode), diagnostics);
+    }
+
+    /// <summary>The first line indented with a tab (YAML forbids it; the parser does not always say where).</summary>
+    private static int? FirstTabIndent(string text)
+    {
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i].AsSpan(0, indent).Contains('\t'))
+            {
+                return i + 1;
+            }
+        }
+
+        return null;
     }
 
     private static ConfigLoadResult Failed(string file, string message) =>

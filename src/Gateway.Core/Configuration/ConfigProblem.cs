@@ -92,6 +92,20 @@ internal sealed class ConfigDiagnostics(string file, SourceMap map)
         }
     }
 
+    private readonly List<(string Value, string Reference)> _interpolated = [];
+
+    /// <summary>
+    /// Remembers a value that came from <c>${...}</c>: messages show the reference, never the value (which may be
+    /// a secret file or variable put in the wrong key).
+    /// </summary>
+    public void RecordInterpolated(string value, string reference)
+    {
+        if (value.Length >= 4 && value != reference)
+        {
+            _interpolated.Add((value, reference));
+        }
+    }
+
     public void Error(string path, string message) => Add(path, message, ProblemSeverity.Error);
 
     public void Warning(string path, string message) => Add(path, message, ProblemSeverity.Warning);
@@ -101,6 +115,11 @@ internal sealed class ConfigDiagnostics(string file, SourceMap map)
 
     private void Add(string path, string message, ProblemSeverity severity)
     {
+        foreach (var (value, reference) in _interpolated)
+        {
+            message = message.Replace(value, reference, StringComparison.Ordinal);
+        }
+
         var (line, column) = Map.Find(path);
         _problems.Add(new ConfigProblem(File, line, column, path, message, severity));
     }

@@ -74,18 +74,7 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
             }
 
             var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));
-            try
-            {
-                value = File.ReadAllText(full).Trim();
-                return true;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                error = File.Exists(full) || Directory.Exists(full)
-                    ? $"cannot read file '{path}' ({full}): {e.Message}"
-                    : $"file '{path}' does not exist (looked at {full})";
-                return false;
-            }
+            return TryReadFile(path, full, out value, out error);
         }
 
         var name = reference;
@@ -118,6 +107,63 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
 
         error = $"environment variable {name} is not set (give a default with ${{{name}:-value}})";
         return false;
+    }
+
+    /// <summary>Largest file a reference may read: secrets and keys are small; anything bigger is a mistake.</summary>
+    public const int MaxFileBytes = 1024 * 1024;
+
+    private static bool TryReadFile(string path, string full, out string value, out string? error)
+    {
+        value = "";
+        if (Directory.Exists(full))
+        {
+            error = $"'${{file:{path}}}' is a directory, not a file";
+            return false;
+        }
+
+        if (!File.Exists(full))
+        {
+            error = $"file '{path}' does not exist (looked at {full})";
+            return false;
+        }
+
+        // Pipes and devices never end or block on open; give the read a deadline and a size cap.
+        var read = Task.Run(() =>
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var buffer = new byte[MaxFileBytes + 1];
+            var total = 0;
+            int n;
+            while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0)
+            {
+                total += n;
+            }
+
+            return total > MaxFileBytes ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, total);
+        });
+        try
+        {
+            if (!read.Wait(TimeSpan.FromSeconds(2)))
+            {
+                error = $"'${{file:{path}}}' could not be read within 2 s (a pipe or device?)";
+                return false;
+            }
+
+            if (read.Result is not { } text)
+            {
+                error = $"'${{file:{path}}}' is larger than {MaxFileBytes / 1024} KiB";
+                return false;
+            }
+
+            value = text.Trim();
+            error = null;
+            return true;
+        }
+        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        {
+            error = $"cannot read '${{file:{path}}}': {e.InnerException.Message}";
+            return false;
+        }
     }
 
     private static bool IsVariableName(string name)

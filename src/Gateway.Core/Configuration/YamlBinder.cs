@@ -230,7 +230,8 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
             return d;
         }
 
-        diagnostics.Error(path, $"must be {expected}{shown}");
+        var outOfRange = type != typeof(bool) && System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
+        diagnostics.Error(path, outOfRange ? $"is out of range for {expected}{shown}" : $"must be {expected}{shown}");
         return null;
     }
 
@@ -251,6 +252,11 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         {
             diagnostics.Error(path, error!);
             return null;
+        }
+
+        if (interpolated)
+        {
+            diagnostics.RecordInterpolated(value, raw);
         }
 
         return value;

@@ -50,7 +50,10 @@ internal sealed class GatewayTransformer : HttpTransformer
 
         headers.TryAddWithoutValidation(ForwardedHeaders.For, forwarded.For);
         headers.TryAddWithoutValidation(ForwardedHeaders.Proto, forwarded.Proto);
-        headers.TryAddWithoutValidation(ForwardedHeaders.Host, forwarded.Host);
+        if (forwarded.Host.Length > 0)
+        {
+            headers.TryAddWithoutValidation(ForwardedHeaders.Host, forwarded.Host);
+        }
 
         // Identity headers belong to the gateway: the client's copies never reach the backend.
         var identityHeaders = feature.Config.Auth.IdentityHeaders;

@@ -45,6 +45,29 @@ internal static class HopByHop
         return names;
     }
 
+    /// <summary>
+    /// The Connection header as the server hands it to the gateway. Kestrel replaces the whole header with the
+    /// single connection option it contains (keep-alive, close or upgrade) when there is exactly one, so header
+    /// names listed beside it never reach the gateway. The offline tools use this to show what really happens.
+    /// </summary>
+    public static StringValues AsServerSees(StringValues connection)
+    {
+        var options = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var value in connection)
+        {
+            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || token.Equals("close", StringComparison.OrdinalIgnoreCase)
+                    || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                {
+                    options.Add(token.ToLowerInvariant());
+                }
+            }
+        }
+
+        return options.Count == 1 ? new StringValues(options.Single() == "upgrade" ? "Upgrade" : options.Single()) : connection;
+    }
+
     public static void RemoveNominated(StringValues connection, HttpRequestMessage request)
     {
         if (connection.Count == 0)

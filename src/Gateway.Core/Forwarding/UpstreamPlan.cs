@@ -21,7 +21,7 @@ internal static class UpstreamPlanner
     {
         var backend = route.Backends!.Backends[0];
         var removed = new List<string>();
-        var nominated = new HashSet<string>(HopByHop.Nominated(request.Headers.Connection), StringComparer.OrdinalIgnoreCase);
+        var nominated = new HashSet<string>(HopByHop.Nominated(HopByHop.AsServerSees(request.Headers.Connection)), StringComparer.OrdinalIgnoreCase);
         var trusted = config.TrustedProxies.Length > 0 && config.IsTrustedProxy(peer);
         var gatewayOwned = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         {
@@ -70,7 +70,10 @@ internal static class UpstreamPlanner
 
         headers.Add(new(ForwardedHeaders.For, forwarded.For));
         headers.Add(new(ForwardedHeaders.Proto, forwarded.Proto));
-        headers.Add(new(ForwardedHeaders.Host, forwarded.Host));
+        if (forwarded.Host.Length > 0)
+        {
+            headers.Add(new(ForwardedHeaders.Host, forwarded.Host));
+        }
         if (identity is not null)
         {
             headers.AddRange(identityHeaders.For(identity));

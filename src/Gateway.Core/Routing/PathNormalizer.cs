@@ -174,7 +174,7 @@ internal static class PathNormalizer
         }
 
         normalized = output.ToString();
-        return PathError.None;
+        return HasValidUtf8(normalized) ? PathError.None : PathError.InvalidPercentEncoding;
     }
 
     private static PathError DecodeSegment(ReadOnlySpan<char> raw, StringBuilder segment, ref bool hasEncodedSlash)
@@ -228,16 +228,47 @@ internal static class PathNormalizer
         return PathError.None;
     }
 
+    /// <summary>
+    /// <c>..;x</c> or <c>.;x</c>, also with the semicolon encoded (<c>..%3Bx</c>): servers that strip path
+    /// parameters (Java's) read such a segment as a dot segment.
+    /// </summary>
     private static bool IsDotSegmentWithParameters(string segment)
     {
         var semicolon = segment.IndexOf(';', StringComparison.Ordinal);
-        if (semicolon < 0)
+        var encoded = segment.IndexOf("%3B", StringComparison.Ordinal);
+        var cut = semicolon < 0 ? encoded : encoded < 0 ? semicolon : Math.Min(semicolon, encoded);
+        if (cut < 0)
         {
             return false;
         }
 
-        var head = segment.AsSpan(0, semicolon);
+        var head = segment.AsSpan(0, cut);
         return head is "." or "..";
+    }
+
+    /// <summary>Percent-encoded bytes must form valid UTF-8 (no overlong forms such as %C0%AE for '.').</summary>
+    private static bool HasValidUtf8(string normalized)
+    {
+        if (!normalized.Contains('%', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var bytes = new List<byte>(normalized.Length);
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            if (normalized[i] == '%' && i + 2 < normalized.Length)
+            {
+                bytes.Add((byte)((HexValue(normalized[i + 1]) << 4) | HexValue(normalized[i + 2])));
+                i += 2;
+            }
+            else
+            {
+                bytes.Add((byte)normalized[i]);
+            }
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
     }
 
     private static bool IsUnreserved(int c) =>

@@ -133,7 +133,7 @@ internal sealed class RoutePattern
                 }
 
                 var normalizeError = PathNormalizer.Normalize("/" + part, out var normalized, out var encodedSlash);
-                if (normalizeError != PathError.None || encodedSlash)
+                if (normalizeError != PathError.None || encodedSlash || (normalized == "/" && part.Length > 0))
                 {
                     error = $"segment '{part}' is not a valid path segment";
                     return false;

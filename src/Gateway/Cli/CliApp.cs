@@ -22,6 +22,14 @@ internal static class CliApp
             KeysCommand.Build(),
             CompletionCommand.Build(),
         };
+
+        // Paths like /h and /? are request paths here (gateway explain FILE GET /h), never a request for help.
+        foreach (var option in root.Options)
+        {
+            option.Aliases.Remove("/h");
+            option.Aliases.Remove("/?");
+        }
+
         return root;
     }
 
@@ -31,7 +39,24 @@ internal static class CliApp
         {
             var root = BuildRoot();
             var parsed = root.Parse(RewriteBareInvocation(args, root));
+            if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h") && !args.Contains("-?"))
+            {
+                // One line per problem and a pointer to the help, instead of the whole help text.
+                foreach (var error in parsed.Errors)
+                {
+                    Console.Error.WriteLine($"gateway: {Simplify(error.Message)}");
+                }
+
+                var verb = parsed.CommandResult.Command == root ? "" : " " + parsed.CommandResult.Command.Name;
+                Console.Error.WriteLine($"run 'gateway{verb} --help' for usage");
+                return UserError;
+            }
+
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UnknownVerbException e)
+        {
+            return UserFailure(e.Message + "; run 'gateway --help' for the list");
         }
         catch (Exception e)
         {
@@ -67,8 +92,19 @@ internal static class CliApp
             }
         }
 
+        // A word that is not a file is a mistyped verb, not a config path.
+        if (!File.Exists(first) && !first.Contains('.', StringComparison.Ordinal) && !first.Contains('/', StringComparison.Ordinal))
+        {
+            var suggestion = Gateway.Configuration.YamlBinder.Suggest(first, root.Subcommands.Select(c => c.Name));
+            throw new UnknownVerbException(suggestion is null ? $"unknown command '{first}'" : $"unknown command '{first}'; did you mean '{suggestion}'?");
+        }
+
         return ["run", "--config", first, .. args[1..]];
     }
+
+    private static string Simplify(string message) => message
+        .Replace("System.Nullable`1[System.Int32]", "a number", StringComparison.Ordinal)
+        .Replace("System.Int32", "a number", StringComparison.Ordinal);
 
     public static int UserFailure(string message)
     {
@@ -76,3 +112,6 @@ internal static class CliApp
         return UserError;
     }
 }
+
+/// <summary>The first word was neither a verb nor a config file.</summary>
+internal sealed class UnknownVerbException(string message) : Exception(message);

@@ -31,6 +31,11 @@ internal static class ExplainCommand
             return CliApp.UserFailure($"--client-ip '{clientIp}' is not an IP address");
         }
 
+        if (!Gateway.Configuration.Validation.ValidationRules.IsToken(method))
+        {
+            return CliApp.UserFailure($"'{method}' is not a valid HTTP method");
+        }
+
         var runtime = ConfigFiles.LoadOrReport(path);
         if (runtime is null)
         {
@@ -54,18 +59,29 @@ internal static class ExplainCommand
             output.WriteLine($"path        {resolution.Target.Path}{(changed ? "  (normalized)" : "")}");
         }
 
-        var candidates = resolution.Target.IsValid ? runtime.Matcher.Candidates(resolution.Target.Path, request) : [];
-        if (resolution.Route is { } route)
+        // Every route whose path pattern fits, whatever its conditions: the chosen one, and why each other one is not.
+        var pathMatches = resolution.Target.IsValid
+            ? runtime.Routes.Where(r => r.Pattern.TryMatch(resolution.Target.Path, out _)).OrderBy(r => r.Rank).ToList()
+            : [];
+        var route = resolution.Route;
+        if (route is not null)
         {
             route.Pattern.TryMatch(resolution.Target.Path, out var values);
             output.WriteLine($"route       {route.Id}  (routes[{route.Index}] '{route.Pattern.Text}', precedence #{route.Rank + 1})");
             output.WriteLine($"  because   {Why(route, values, request.Method)}");
-            foreach (var other in candidates.Where(c => c != route))
-            {
-                var reason = other.Rank < route.Rank ? $"method {request.Method} not accepted ({string.Join(',', other.Conditions.Methods ?? [])})" : "lower precedence";
-                output.WriteLine($"  not       {other.Id}  (routes[{other.Index}] '{other.Pattern.Text}'): {reason}");
-            }
+        }
+        else if (resolution.Target.IsValid && pathMatches.Count == 0)
+        {
+            output.WriteLine("route       none: no route's path pattern fits this path");
+        }
 
+        foreach (var other in pathMatches.Where(c => c != route))
+        {
+            output.WriteLine($"  not       {other.Id}  (routes[{other.Index}] '{other.Pattern.Text}'): {WhyNot(other, request, route)}");
+        }
+
+        if (route is not null)
+        {
             output.WriteLine($"policies    {RoutesCommand.Policies(route)}");
             foreach (var message in runtime.NotEnforced.Where(m => m.Contains($"route {route.Id} ", StringComparison.Ordinal)))
             {
@@ -134,6 +150,38 @@ internal static class ExplainCommand
         }
 
         return string.Join("; ", parts);
+    }
+
+    private static string WhyNot(CompiledRoute route, Microsoft.AspNetCore.Http.HttpRequest request, CompiledRoute? chosen)
+    {
+        var conditions = route.Conditions;
+        if (conditions.Hosts is { } hosts && !hosts.Matches(request.Host.Host))
+        {
+            return $"host '{request.Host.Host}' is not one of {string.Join(',', hosts.Patterns)}";
+        }
+
+        foreach (var header in conditions.Headers)
+        {
+            if (!header.Matches(request.Headers[header.Name]))
+            {
+                return $"header {header.Name} must be {header.Describe()}";
+            }
+        }
+
+        foreach (var query in conditions.Query)
+        {
+            if (!query.Matches(request.Query[query.Name]))
+            {
+                return $"query parameter {query.Name} must be {query.Describe()}";
+            }
+        }
+
+        if (!conditions.AllowsMethod(request.Method))
+        {
+            return $"method {request.Method} is not one of {string.Join(',', conditions.Methods!)}";
+        }
+
+        return chosen is not null ? $"lower precedence than {chosen.Id}" : "not chosen";
     }
 
     internal static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);

@@ -18,7 +18,16 @@ internal static class RunCommand
         var port = new Option<int?>("--port") { Description = "Public port, overriding server.port (0 picks a free port)." };
         var adminPort = new Option<int?>("--admin-port") { Description = "Admin port, overriding admin.port (0 picks a free port)." };
         var command = new Command("run", "Serve with a config file until SIGTERM or SIGINT, then drain gracefully.") { file, config, port, adminPort };
-        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(config) ?? parse.GetValue(file) ?? DefaultConfig, parse.GetValue(port), parse.GetValue(adminPort)));
+        command.SetAction((parse, cancel) =>
+        {
+            var (option, argument) = (parse.GetValue(config), parse.GetValue(file));
+            if (option is not null && argument is not null && option != argument)
+            {
+                return Task.FromResult(CliApp.UserFailure($"two config files given ('{option}' and '{argument}'); give one"));
+            }
+
+            return RunAsync(option ?? argument ?? DefaultConfig, parse.GetValue(port), parse.GetValue(adminPort));
+        });
         return command;
     }
 

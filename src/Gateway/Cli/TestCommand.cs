@@ -78,7 +78,10 @@ internal static class TestCommand
                 Console.Error.WriteLine(problem);
             }
 
-            return CliApp.UserFailure($"{casesPath}: no valid test cases (write 'cases:' with a list of url and expect)");
+            var errors = diagnostics.Problems.Count(p => p.IsError);
+            return CliApp.UserFailure(errors > 0
+                ? $"{casesPath}: {errors} problem{(errors == 1 ? "" : "s")} in the test cases; no case was run"
+                : $"{casesPath}: no test cases (write 'cases:' with a list of url and expect)");
         }
 
         int passed = 0, failed = 0;

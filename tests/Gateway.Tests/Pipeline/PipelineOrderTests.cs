@@ -1,3 +1,5 @@
+using Gateway.Authentication;
+using Gateway.Authorization;
 using Gateway.Forwarding;
 using Gateway.Pipeline;
 using Gateway.Routing;
@@ -11,7 +13,10 @@ public sealed class PipelineOrderTests
     public void Stages_run_in_the_contract_order()
     {
         Assert.Equal(
-            [typeof(RequestContextMiddleware), typeof(LimitsMiddleware), typeof(RouteMatchMiddleware), typeof(ForwardMiddleware)],
+            [
+                typeof(RequestContextMiddleware), typeof(LimitsMiddleware), typeof(RouteMatchMiddleware),
+                typeof(AuthenticationMiddleware), typeof(AuthorizationMiddleware), typeof(ForwardMiddleware),
+            ],
             GatewayPipeline.Stages);
     }
 }

@@ -5,6 +5,11 @@ namespace Gateway.Configuration.Validation;
 /// <summary>Route paths, conditions, backends and mocks.</summary>
 internal static class RouteValidator
 {
+    private static readonly HashSet<string> FramingHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
+    };
+
     private static readonly string[] Strategies =
         ["round_robin", "least_connections", "weighted", "ip_hash", "random", "power_of_two", "consistent_hash"];
 
@@ -37,6 +42,11 @@ internal static class RouteValidator
             }
 
             ValidationRules.Positive(d, path + ".timeout_secs", route.TimeoutSecs);
+            if (route.AllowEncodedSlashes)
+            {
+                d.Warning(path + ".allow_encoded_slashes", "lets %2F and %5C through undecoded; a backend that decodes them may read a different path (even '..') than the one matched");
+            }
+
             if (route.LoadBalancer is { } lb)
             {
                 ValidationRules.OneOf(d, path + ".load_balancer.strategy", lb.Strategy, Strategies);
@@ -142,6 +152,10 @@ internal static class RouteValidator
             {
                 ValidationRules.HeaderName(d, $"{path}.mock.headers.{name}", name);
                 ValidationRules.HeaderValue(d, $"{path}.mock.headers.{name}", value);
+                if (FramingHeaders.Contains(name))
+                {
+                    d.Error($"{path}.mock.headers.{name}", $"'{name}' is set by the gateway from the body and connection; it cannot be configured");
+                }
             }
 
             if (mock.Body is not null && (mock.Status is 204 or 304 or < 200))
