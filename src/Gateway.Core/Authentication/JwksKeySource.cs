@@ -21,11 +21,13 @@ internal sealed partial class JwksKeySource : IDisposable
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
     private readonly ILogger? _logger;
-    private readonly SemaphoreSlim _refreshLock = new(1, 1);
+    private readonly Lock _refreshLock = new();
+    private Task? _refresh;
     private volatile SecurityKey[] _keys = [];
     private long _lastAttempt;
     private long _lastSuccess;
-    private int _attempted;
+    private long _lastOnDemand;
+    private int _onDemandUsed;
 
     public JwksKeySource(string? jwksUrl, string? oidcIssuer, string algorithm, TimeProvider time, ILogger? logger)
     {
@@ -68,39 +70,55 @@ internal sealed partial class JwksKeySource : IDisposable
     /// <summary>Makes sure keys are loaded, and refreshes when a token names a key we do not have (rate limited).</summary>
     public async ValueTask PrepareAsync(string? kid)
     {
-        var now = _time.GetTimestamp();
         if (!HasKeys || (!string.IsNullOrEmpty(kid) && !Knows(kid)))
         {
-            if (Volatile.Read(ref _attempted) == 0 || _time.GetElapsedTime(Interlocked.Read(ref _lastAttempt), now) >= MinRefreshInterval)
+            // A fetch already under way (the start-up one, or another request's) is waited for, not repeated.
+            if (Volatile.Read(ref _refresh) is { IsCompleted: false } running)
             {
+                await running.ConfigureAwait(false);
+            }
+
+            if ((!HasKeys || (!string.IsNullOrEmpty(kid) && !Knows(kid))) && OnDemandAllowed())
+            {
+                Interlocked.Exchange(ref _lastOnDemand, _time.GetTimestamp());
+                Volatile.Write(ref _onDemandUsed, 1);
                 await RefreshAsync().ConfigureAwait(false);
             }
 
             return;
         }
 
-        if (_time.GetElapsedTime(Interlocked.Read(ref _lastSuccess), now) >= RefreshInterval
-            && _time.GetElapsedTime(Interlocked.Read(ref _lastAttempt), now) >= MinRefreshInterval)
+        if (_time.GetElapsedTime(Interlocked.Read(ref _lastSuccess)) >= RefreshInterval
+            && _time.GetElapsedTime(Interlocked.Read(ref _lastAttempt)) >= MinRefreshInterval)
         {
             _ = RefreshAsync();
         }
     }
 
-    /// <summary>Fetches the keys now (single flight). Keeps the old keys when the fetch fails.</summary>
-    public async Task RefreshAsync()
-    {
-        if (!await _refreshLock.WaitAsync(0).ConfigureAwait(false))
-        {
-            // A refresh is under way; wait for it rather than starting another.
-            await _refreshLock.WaitAsync().ConfigureAwait(false);
-            _refreshLock.Release();
-            return;
-        }
+    /// <summary>Fetches caused by requests (unknown kid, no keys yet) happen at most once per 30 s.</summary>
+    private bool OnDemandAllowed() =>
+        Volatile.Read(ref _onDemandUsed) == 0 || _time.GetElapsedTime(Interlocked.Read(ref _lastOnDemand)) >= MinRefreshInterval;
 
+    /// <summary>Fetches the keys now; concurrent callers share one fetch. Keeps the old keys when it fails.</summary>
+    public Task RefreshAsync()
+    {
+        lock (_refreshLock)
+        {
+            if (_refresh is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            Interlocked.Exchange(ref _lastAttempt, _time.GetTimestamp());
+            _refresh = FetchAsync();
+            return _refresh;
+        }
+    }
+
+    private async Task FetchAsync()
+    {
         try
         {
-            Interlocked.Exchange(ref _lastAttempt, _time.GetTimestamp());
-            Volatile.Write(ref _attempted, 1);
             var jwksUrl = _jwksUrl ?? await DiscoverAsync().ConfigureAwait(false);
             var json = await _http.GetStringAsync(jwksUrl).ConfigureAwait(false);
             var set = new JsonWebKeySet(json);
@@ -127,10 +145,6 @@ internal sealed partial class JwksKeySource : IDisposable
                 Log.Failed(_logger, e.Message, _keys.Length);
             }
         }
-        finally
-        {
-            _refreshLock.Release();
-        }
     }
 
     private async Task<Uri> DiscoverAsync()
@@ -153,7 +167,6 @@ internal sealed partial class JwksKeySource : IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        _refreshLock.Dispose();
     }
 
     private static partial class Log

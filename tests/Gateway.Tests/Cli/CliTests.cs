@@ -156,6 +156,40 @@ public sealed class CliTests : IDisposable
         Assert.Contains("3 passed, 1 failed", testOut, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Explain_lists_near_misses_and_checks_its_arguments()
+    {
+        var config = Write("e.yaml", """
+            routes:
+              - {id: hdr, path: /h, headers: {X-Client: "app"}, backend: "http://127.0.0.1:1"}
+              - {id: q, path: /h, query: {debug: "2"}, backend: "http://127.0.0.1:1"}
+              - {id: post, path: /h, methods: [POST], backend: "http://127.0.0.1:1"}
+            """);
+        var (code, output, _) = await GatewayProcess.RunAsync(_dir, "explain", config, "GET", "/h?debug=1");
+        Assert.Equal(0, code);
+        Assert.Contains("not       hdr  (routes[0] '/h'): header X-Client must be = 'app'", output, StringComparison.Ordinal);
+        Assert.Contains("not       q  (routes[1] '/h'): query parameter debug must be = '2'", output, StringComparison.Ordinal);
+        Assert.Contains("not       post  (routes[2] '/h'): method GET is not one of POST", output, StringComparison.Ordinal);
+        Assert.Contains("answer      405", output, StringComparison.Ordinal);
+
+        var (badMethod, _, badMethodErr) = await GatewayProcess.RunAsync(_dir, "explain", config, "G ET", "/h");
+        Assert.Equal(1, badMethod);
+        Assert.Contains("'G ET' is not a valid HTTP method", badMethodErr, StringComparison.Ordinal);
+
+        var (badPort, badPortOut, badPortErr) = await GatewayProcess.RunAsync(_dir, "run", "--port", "abc");
+        Assert.Equal(1, badPort);
+        Assert.Equal("", badPortOut);
+        Assert.Equal(2, badPortErr.Trim().Split('\n').Length);
+
+        var (typo, _, typoErr) = await GatewayProcess.RunAsync(_dir, "valdate", "x.yaml");
+        Assert.Equal(1, typo);
+        Assert.Contains("unknown command 'valdate'; did you mean 'validate'?", typoErr, StringComparison.Ordinal);
+
+        var (two, _, twoErr) = await GatewayProcess.RunAsync(_dir, "run", "--config", "a.yaml", "b.yaml");
+        Assert.Equal(1, two);
+        Assert.Contains("two config files given", twoErr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("bash", "complete -o filenames -F _gateway gateway")]
     [InlineData("zsh", "compdef _gateway gateway")]
