@@ -12,7 +12,8 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
 {
     public const string MethodName = "apikey";
 
-    private readonly Dictionary<UInt128, (byte[] Hash, ApiKeyIdentity Identity)> _local = [];
+    // The identity of a configured key is immutable, so it is built once: a successful check allocates nothing.
+    private readonly Dictionary<UInt128, (byte[] Hash, Identity Identity)> _local = [];
 
     public ApiKeyAuthenticator(ApiKeyConfig config, RedisApiKeyStore? store)
     {
@@ -21,7 +22,7 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
         foreach (var (key, entry) in config.Keys)
         {
             var hash = ApiKeyHash.Compute(key);
-            _local[Prefix(hash)] = (hash, new ApiKeyIdentity(entry.Name, entry.Roles, entry.Tier));
+            _local[Prefix(hash)] = (hash, ToIdentity(new ApiKeyIdentity(entry.Name, entry.Roles, entry.Tier)));
         }
     }
 
@@ -30,7 +31,7 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
     public RedisApiKeyStore? Store { get; }
 
     /// <summary>The in-memory check: no allocation, constant time in the key's content.</summary>
-    public bool TryFindLocal(ReadOnlySpan<char> key, out ApiKeyIdentity? identity)
+    public bool TryFindLocal(ReadOnlySpan<char> key, out Identity? identity)
     {
         identity = null;
         Span<byte> hash = stackalloc byte[32];
@@ -57,7 +58,7 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
 
         if (TryFindLocal(key, out var identity))
         {
-            return Success(identity!);
+            return AuthResult.Success(identity!);
         }
 
         if (Store is null)
@@ -73,19 +74,19 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
         var lookup = await Store.FindAsync(key).ConfigureAwait(false);
         return lookup.Outcome switch
         {
-            StoreOutcome.Found => Success(lookup.Identity!),
+            StoreOutcome.Found => AuthResult.Success(ToIdentity(lookup.Identity!)),
             StoreOutcome.NotFound => AuthResult.Invalid("invalid_key", "The API key is not valid."),
             _ => AuthResult.Unavailable("store_unavailable", "The API key store is unreachable; try again shortly."),
         };
     }
 
-    private static AuthResult Success(ApiKeyIdentity identity) => AuthResult.Success(new Identity
+    private static Identity ToIdentity(ApiKeyIdentity key) => new()
     {
         Method = MethodName,
-        Subject = identity.Name,
-        Roles = identity.Roles,
-        ApiKey = identity,
-    });
+        Subject = key.Name,
+        Roles = key.Roles,
+        ApiKey = key,
+    };
 
     private static UInt128 Prefix(ReadOnlySpan<byte> hash) =>
         new(BitConverter.ToUInt64(hash[..8]), BitConverter.ToUInt64(hash[8..16]));
