@@ -22,7 +22,7 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
         foreach (var (key, entry) in config.Keys)
         {
             var hash = ApiKeyHash.Compute(key);
-            _local[Prefix(hash)] = (hash, ToIdentity(new ApiKeyIdentity(entry.Name, entry.Roles, entry.Tier)));
+            _local[Prefix(hash)] = (hash, ToIdentity(new ApiKeyIdentity(ApiKeyHash.Hex(hash)[..16], entry.Name, entry.Roles, entry.Tier)));
         }
     }
 

@@ -17,7 +17,7 @@ internal sealed class AuthServices : IAsyncDisposable
         if (config?.ApiKey is { } apiKey)
         {
             var store = apiKey.Redis is { } redis
-                ? new RedisApiKeyStore(redis.Url, redis.Prefix, TimeSpan.FromSeconds(apiKey.CacheSecs), time, loggers?.CreateLogger("Gateway.Authentication"))
+                ? new RedisApiKeyStore(redis.Url, redis.Prefix, TimeSpan.FromSeconds(apiKey.CacheSecs), time, loggers?.CreateLogger("Gateway.Authentication"), redis.TimeoutMs)
                 : null;
             ApiKey = new ApiKeyAuthenticator(apiKey, store);
         }

@@ -23,5 +23,5 @@ internal sealed class Identity
     public IReadOnlyList<string> Claim(string name) => Token is null ? [] : JwtClaims.Values(Token, name);
 }
 
-/// <summary>The metadata of a known API key (never the key itself).</summary>
-internal sealed record ApiKeyIdentity(string Name, IReadOnlyList<string> Roles, string? Tier);
+/// <summary>The metadata of a known API key (never the key itself); <c>Id</c> is the start of its hash.</summary>
+internal sealed record ApiKeyIdentity(string Id, string Name, IReadOnlyList<string> Roles, string? Tier);

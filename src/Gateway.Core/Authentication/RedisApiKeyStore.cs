@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Gateway.Redis;
 using StackExchange.Redis;
 
 namespace Gateway.Authentication;
@@ -26,19 +27,18 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
     public const string DefaultPrefix = "gateway:apikey:";
     private const int MaxCachedKeys = 100_000;
     private static readonly TimeSpan StaleLimit = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMilliseconds(500);
+    private readonly TimeSpan _commandTimeout;
 
-    private readonly string _url;
     private readonly TimeSpan _cacheTime;
     private readonly TimeProvider _time;
     private readonly ILogger? _logger;
     private readonly ConcurrentDictionary<string, (ApiKeyIdentity? Identity, long Stored)> _cache = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _connectLock = new(1, 1);
-    private ConnectionMultiplexer? _connection;
+    private readonly RedisConnection _redis;
 
-    public RedisApiKeyStore(string url, string? prefix, TimeSpan cacheTime, TimeProvider time, ILogger? logger)
+    public RedisApiKeyStore(string url, string? prefix, TimeSpan cacheTime, TimeProvider time, ILogger? logger, int? timeoutMs = null)
     {
-        _url = url;
+        _commandTimeout = TimeSpan.FromMilliseconds(timeoutMs ?? 500);
+        _redis = new RedisConnection(url, _commandTimeout);
         Prefix = prefix ?? DefaultPrefix;
         _cacheTime = cacheTime;
         _time = time;
@@ -88,17 +88,17 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
     private async Task<ApiKeyIdentity?> LoadAsync(string hex, string key)
     {
         var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
-        var fields = await db.HashGetAllAsync(Prefix + hex).WaitAsync(CommandTimeout).ConfigureAwait(false);
+        var fields = await db.HashGetAllAsync(Prefix + hex).WaitAsync(_commandTimeout).ConfigureAwait(false);
         if (fields.Length > 0)
         {
-            return FromFields(fields);
+            return FromFields(hex[..16], fields);
         }
 
-        var legacy = await db.StringGetAsync(Prefix + key).WaitAsync(CommandTimeout).ConfigureAwait(false);
-        return legacy.HasValue ? new ApiKeyIdentity(legacy.ToString(), [], null) : null;
+        var legacy = await db.StringGetAsync(Prefix + key).WaitAsync(_commandTimeout).ConfigureAwait(false);
+        return legacy.HasValue ? new ApiKeyIdentity(hex[..16], legacy.ToString(), [], null) : null;
     }
 
-    private static ApiKeyIdentity FromFields(HashEntry[] fields)
+    private static ApiKeyIdentity FromFields(string id, HashEntry[] fields)
     {
         string name = "", roles = "";
         string? tier = null;
@@ -118,7 +118,7 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
             }
         }
 
-        return new ApiKeyIdentity(name, roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), tier);
+        return new ApiKeyIdentity(id, name, roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), tier);
     }
 
     /// <summary>Stores a new key (hashed) and returns its id (the first 12 hex digits of the hash).</summary>
@@ -189,44 +189,9 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
         return result;
     }
 
-    private async Task<ConnectionMultiplexer> ConnectAsync()
-    {
-        if (_connection is { } existing)
-        {
-            return existing;
-        }
+    private ValueTask<ConnectionMultiplexer> ConnectAsync() => _redis.GetAsync();
 
-        await _connectLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (_connection is null)
-            {
-                var options = RedisUrl.ToOptions(_url);
-                options.AbortOnConnectFail = false;
-                options.ConnectTimeout = 2000;
-                options.SyncTimeout = 500;
-                options.AsyncTimeout = 500;
-                _connection = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
-            }
-
-            return _connection;
-        }
-        finally
-        {
-            _connectLock.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.CloseAsync().ConfigureAwait(false);
-            _connection.Dispose();
-        }
-
-        _connectLock.Dispose();
-    }
+    public ValueTask DisposeAsync() => _redis.DisposeAsync();
 
     private static partial class Log
     {

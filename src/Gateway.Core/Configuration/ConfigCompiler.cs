@@ -16,9 +16,18 @@ internal static class ConfigCompiler
         var ids = RouteIds.Assign(config.Routes);
         var routes = new CompiledRoute[config.Routes.Count];
         var notEnforced = FeatureSupport.NotEnforced(config, ids);
+        var limitIndex = 0;
+        var rateLimiting = config.RateLimiting;
+        var globalLimits = rateLimiting is { Enabled: true }
+            ? rateLimiting.Global.Select((rule, i) => new RateLimiting.CompiledLimit(limitIndex++, $"global:{i}", rule)).ToArray()
+            : [];
         for (var i = 0; i < routes.Length; i++)
         {
+            var own = rateLimiting is not { Enabled: false } && config.Routes[i].RateLimit is { Count: > 0 } rules
+                ? rules.Select((rule, j) => new RateLimiting.CompiledLimit(limitIndex++, $"route:{ids[i]}:{j}", rule)).ToArray()
+                : [];
             routes[i] = CompileRoute(config, config.Routes[i], i, ids[i]);
+            routes[i].RateLimits = [.. globalLimits, .. own];
         }
 
         AssignRanks(routes);
@@ -41,6 +50,7 @@ internal static class ConfigCompiler
             TrustedProxies = [.. trusted],
             MaxRequestBodySize = config.MaxRequestSize,
             Auth = new AuthServices(config.Auth, time ?? TimeProvider.System, loggers),
+            RateLimiter = new RateLimiting.RateLimiter(config.RateLimiting, time ?? TimeProvider.System, loggers?.CreateLogger("Gateway.RateLimiting")),
             NotEnforced = notEnforced,
         };
     }

@@ -9,11 +9,6 @@ internal static class FeatureSupport
     public static IReadOnlyList<string> NotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds)
     {
         var messages = new List<string>();
-        if (config.RateLimiting is { Enabled: true, Global.Count: > 0 })
-        {
-            messages.Add("rate_limiting.global is not enforced yet");
-        }
-
         if (config.CircuitBreaker is not null)
         {
             messages.Add("circuit_breaker is not enforced yet");
@@ -63,11 +58,6 @@ internal static class FeatureSupport
         {
             var route = config.Routes[i];
             var name = $"route {routeIds[i]} ({route.Path})";
-            if (route.RateLimit is { Count: > 0 })
-            {
-                messages.Add($"rate_limit on {name} is not enforced yet");
-            }
-
             if (route.Backends is { Count: > 1 } && route.LoadBalancer is { Strategy: not "round_robin" } lb)
             {
                 messages.Add($"load_balancer.strategy {lb.Strategy} on {name} is not enforced yet: round_robin is used");

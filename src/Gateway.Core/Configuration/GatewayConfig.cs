@@ -251,15 +251,27 @@ internal sealed record RedisConfig
 {
     [Secret] public string Url { get; init; } = "";
     public string? Prefix { get; init; }
+
+    /// <summary>How long one Redis call may take before the gateway gives up on it (default depends on the use).</summary>
+    public int? TimeoutMs { get; init; }
 }
 
 internal sealed record RateLimitingConfig
 {
     public bool Enabled { get; init; } = true;
-    public string? Algorithm { get; init; }
+
+    /// <summary>The algorithm of the Redis limiter (the earlier gateway's key).</summary>
+    public string Algorithm { get; init; } = "sliding_window";
+
+    /// <summary>The algorithm without Redis (and of the fallback while Redis is away).</summary>
+    public string LocalAlgorithm { get; init; } = "token_bucket";
+
     public List<RateLimitRule> Global { get; init; } = [];
     public RedisConfig? Redis { get; init; }
     public string FailureMode { get; init; } = "open";
+
+    /// <summary>Most client keys tracked in memory per limit; beyond it idle ones are dropped first.</summary>
+    public int MaxKeys { get; init; } = 100_000;
 }
 
 internal sealed record CircuitBreakerConfig

@@ -30,7 +30,14 @@ internal sealed class RuntimeConfig : IAsyncDisposable
     /// <summary>Configured features that this build does not enforce yet, one message each.</summary>
     public required IReadOnlyList<string> NotEnforced { get; init; }
 
-    public ValueTask DisposeAsync() => Auth.DisposeAsync();
+    /// <summary>The rate limiter (in memory, or shared through Redis).</summary>
+    public required RateLimiting.RateLimiter RateLimiter { get; init; }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Auth.DisposeAsync().ConfigureAwait(false);
+        await RateLimiter.DisposeAsync().ConfigureAwait(false);
+    }
 
     public bool IsTrustedProxy(IPAddress address)
     {

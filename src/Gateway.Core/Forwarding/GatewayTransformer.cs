@@ -105,6 +105,7 @@ internal sealed class GatewayTransformer : HttpTransformer
         response.Headers.Remove(HeaderNames.Trailer);
         var feature = httpContext.Features.GetRequiredFeature<GatewayRequestFeature>();
         response.Headers[RequestIds.HeaderName] = feature.RequestId;
+        RateLimiting.RateLimitHeaders.Apply(response.Headers, feature.RateLimit);
         if (response.ContentLength is null)
         {
             var counter = new CountingStream(response.Body);

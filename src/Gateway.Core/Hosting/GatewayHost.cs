@@ -119,6 +119,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         }
 
         _ = runtime.Auth.WarmUpAsync();
+        _ = runtime.RateLimiter.WarmUpAsync();
         lifecycle.MarkReady();
         return host;
     }

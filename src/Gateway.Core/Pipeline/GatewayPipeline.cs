@@ -1,6 +1,7 @@
 using Gateway.Authentication;
 using Gateway.Authorization;
 using Gateway.Forwarding;
+using Gateway.RateLimiting;
 using Gateway.Routing;
 using Microsoft.AspNetCore.Builder;
 
@@ -20,6 +21,7 @@ internal static class GatewayPipeline
         typeof(RouteMatchMiddleware),     // normalization, route match, 404/405
         typeof(AuthenticationMiddleware), // JWT / API key, 401
         typeof(AuthorizationMiddleware),  // scopes, roles, claims, 403
+        typeof(RateLimitMiddleware),      // global and route limits, 429
         typeof(ForwardMiddleware),        // mock answer or forward (timeout, 502/504)
     ];
 

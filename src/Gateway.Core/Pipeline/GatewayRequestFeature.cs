@@ -42,6 +42,9 @@ internal sealed class GatewayRequestFeature(RuntimeConfig config, string request
     /// <summary>Who sent the request, once authentication has run (null when anonymous).</summary>
     public Authentication.Identity? Identity { get; set; }
 
+    /// <summary>What the rate limits decided (its headers go on every response of a limited route).</summary>
+    public RateLimiting.RateLimitOutcome RateLimit { get; set; }
+
     /// <summary>The authenticated user, for the access log (null when anonymous).</summary>
     public string? User { get; set; }
 }

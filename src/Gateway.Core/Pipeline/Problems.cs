@@ -28,6 +28,11 @@ internal static class Problems
             response.Headers[RequestIds.HeaderName] = feature.RequestId;
         }
 
+        if (feature is not null)
+        {
+            RateLimiting.RateLimitHeaders.Apply(response.Headers, feature.RateLimit);
+        }
+
         if (headerName is not null)
         {
             response.Headers[headerName] = headerValue;

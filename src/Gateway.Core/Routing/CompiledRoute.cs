@@ -41,6 +41,9 @@ internal sealed class CompiledRoute
     /// <summary>Authentication and authorization, or null for a public route.</summary>
     public Authentication.AuthPolicy? Auth { get; init; }
 
+    /// <summary>The global limits (when enabled) followed by the route's own; empty when none apply.</summary>
+    public RateLimiting.CompiledLimit[] RateLimits { get; set; } = [];
+
     /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is missing).</summary>
     public string? Unavailable { get; init; }
 

@@ -74,6 +74,11 @@ internal static class RunCommand
             return CliApp.UserFailure($"the admin port and the public port are both {config.Server.Port}");
         }
 
+        // Bursts on small machines otherwise wait for the thread pool to grow (one thread per 500 ms), and
+        // short upstream and Redis deadlines expire while continuations queue.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount * 8), io);
+
         var time = TimeProvider.System;
         var sink = new LogSink(Console.OpenStandardOutput());
         using var loggers = GatewayLoggerProvider.For(config.Logging, sink, time).Factory();

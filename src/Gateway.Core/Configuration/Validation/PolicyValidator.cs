@@ -8,6 +8,8 @@ internal static class PolicyValidator
         if (config.RateLimiting is { } rl)
         {
             ValidationRules.OneOf(d, "rate_limiting.algorithm", rl.Algorithm, "sliding_window", "fixed_window", "token_bucket");
+            ValidationRules.OneOf(d, "rate_limiting.local_algorithm", rl.LocalAlgorithm, "sliding_window", "fixed_window", "token_bucket");
+            ValidationRules.InRange(d, "rate_limiting.max_keys", rl.MaxKeys, 100, 100_000_000);
             ValidationRules.OneOf(d, "rate_limiting.failure_mode", rl.FailureMode, "open", "closed");
             for (var i = 0; i < rl.Global.Count; i++)
             {
@@ -17,6 +19,15 @@ internal static class PolicyValidator
             if (rl.Redis is { } redis)
             {
                 ValidationRules.RedisUrl(d, "rate_limiting.redis.url", redis.Url);
+                if (redis.TimeoutMs is int timeout)
+                {
+                    ValidationRules.InRange(d, "rate_limiting.redis.timeout_ms", timeout, 1, 10_000);
+                }
+            }
+
+            if (!rl.Enabled && (rl.Global.Count > 0 || config.Routes.Any(r => r.RateLimit is { Count: > 0 })))
+            {
+                d.Warning("rate_limiting.enabled", "is false: no global or route rate limit is applied");
             }
         }
 
@@ -35,6 +46,10 @@ internal static class PolicyValidator
                 for (var j = 0; j < rules.Count; j++)
                 {
                     RateLimit(d, $"{path}.rate_limit[{j}]", rules[j]);
+                    if (rules[j].Dimension is "user" or "api_key" or "apikey" && route.Auth is null)
+                    {
+                        d.Warning($"{path}.rate_limit[{j}].dimension", $"'{rules[j].Dimension}' counts authenticated callers only, and this route has no auth");
+                    }
                 }
             }
 

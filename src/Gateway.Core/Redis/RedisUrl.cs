@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace Gateway.Authentication;
+namespace Gateway.Redis;
 
 /// <summary>Turns <c>redis://[user:password@]host[:port][/db]</c> (or <c>rediss://</c> for TLS) into client options.</summary>
 internal static class RedisUrl
