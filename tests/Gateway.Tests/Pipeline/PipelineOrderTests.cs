@@ -1,6 +1,7 @@
 using Gateway.Authentication;
 using Gateway.Authorization;
 using Gateway.Forwarding;
+using Gateway.RateLimiting;
 using Gateway.Pipeline;
 using Gateway.Routing;
 
@@ -15,7 +16,7 @@ public sealed class PipelineOrderTests
         Assert.Equal(
             [
                 typeof(RequestContextMiddleware), typeof(LimitsMiddleware), typeof(RouteMatchMiddleware),
-                typeof(AuthenticationMiddleware), typeof(AuthorizationMiddleware), typeof(ForwardMiddleware),
+                typeof(AuthenticationMiddleware), typeof(AuthorizationMiddleware), typeof(RateLimitMiddleware), typeof(ForwardMiddleware),
             ],
             GatewayPipeline.Stages);
     }
