@@ -60,6 +60,10 @@ internal sealed class AuthPolicy
 
     public bool HasAuthorization => Scopes.Length > 0 || Roles.Length > 0 || Claims.Length > 0;
 
+    /// <summary>The query the backend receives: without the token parameter when credentials are not forwarded.</summary>
+    public string UpstreamQuery(string query) =>
+        !ForwardAuthorization && TokenQuery is not null ? Forwarding.QueryParameters.Without(query, TokenQuery) : query;
+
     public string Describe()
     {
         var methods = (AllowJwt, AllowApiKey) switch

@@ -30,7 +30,7 @@ internal sealed class AuthServices : IAsyncDisposable
     public IdentityHeaders IdentityHeaders { get; }
 
     /// <summary>Loads JWKS keys ahead of the first request (failures are logged and retried on demand).</summary>
-    public Task WarmUpAsync() => Jwt?.WarmUpAsync() ?? Task.CompletedTask;
+    public Task WarmUpAsync() => Task.WhenAll(Jwt?.WarmUpAsync() ?? Task.CompletedTask, ApiKey?.Store?.WarmUpAsync() ?? Task.CompletedTask);
 
     public async ValueTask DisposeAsync()
     {

@@ -20,7 +20,27 @@ internal sealed class IdentityHeaders
     {
         _headers = [.. (configured ?? Defaults).Select(pair => (pair.Key, pair.Value))];
         Names = [.. _headers.Select(h => h.Header)];
+        _canonical = new HashSet<string>(Names.Select(Canonical), StringComparer.OrdinalIgnoreCase);
     }
+
+    private readonly HashSet<string> _canonical;
+
+    /// <summary>
+    /// Client headers that servers treat as one of ours: <c>X_User_Id</c> becomes <c>HTTP_X_USER_ID</c> in CGI-style
+    /// backends, exactly like <c>X-User-Id</c>. They are removed too.
+    /// </summary>
+    public IEnumerable<string> LookAlikes(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
+    {
+        foreach (var name in headers.Keys)
+        {
+            if (name.Contains('_', StringComparison.Ordinal) && _canonical.Contains(Canonical(name)))
+            {
+                yield return name;
+            }
+        }
+    }
+
+    private static string Canonical(string name) => name.Replace('_', '-');
 
     /// <summary>Every header name the gateway owns (removed from the client's request).</summary>
     public string[] Names { get; }
@@ -34,14 +54,15 @@ internal sealed class IdentityHeaders
     {
         foreach (var (header, source) in _headers)
         {
+            // Items that contain the list separator would read as several items to the backend: they are left out.
             var value = source switch
             {
-                "roles" => string.Join(',', identity.Roles),
-                "scopes" => string.Join(' ', identity.Scopes),
+                "roles" => Join(identity.Roles, ','),
+                "scopes" => Join(identity.Scopes, ' '),
                 "subject" => identity.Subject ?? "",
                 "key:name" => identity.ApiKey?.Name ?? "",
                 "key:tier" => identity.ApiKey?.Tier ?? "",
-                _ => string.Join(',', identity.Claim(source[6..])),
+                _ => Join(identity.Claim(source[6..]), ','),
             };
             if (value.Length > 0 && IsSafe(value))
             {
@@ -50,11 +71,16 @@ internal sealed class IdentityHeaders
         }
     }
 
-    private static bool IsSafe(string value)
+    private static string Join(IReadOnlyList<string> items, char separator) =>
+        items.Count == 1 ? (items[0].Contains(separator, StringComparison.Ordinal) ? "" : items[0])
+        : string.Join(separator, items.Where(i => !i.Contains(separator, StringComparison.Ordinal)));
+
+    /// <summary>Printable ASCII only: header values cannot carry anything else safely (HttpClient refuses it).</summary>
+    public static bool IsSafe(string value)
     {
         foreach (var c in value)
         {
-            if (c < 0x20 || c == 0x7F)
+            if (c is < (char)0x20 or > (char)0x7E)
             {
                 return false;
             }

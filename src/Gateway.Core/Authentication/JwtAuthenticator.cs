@@ -24,6 +24,7 @@ internal sealed class JwtAuthenticator : IDisposable
     private readonly string _rolesClaim;
     private readonly string _algorithm;
     private readonly TimeSpan _skew;
+    private readonly byte[]? _hmacSecret;
 
     public JwtAuthenticator(JwtConfig config, TimeProvider time, ILogger? logger)
     {
@@ -53,6 +54,17 @@ internal sealed class JwtAuthenticator : IDisposable
             _jwks = new JwksKeySource(config.JwksUrl, config.OidcIssuer, config.Algorithm, time, logger);
             var jwks = _jwks;
             _parameters.IssuerSigningKeyResolver = (_, _, kid, _) => jwks.KeysFor(kid);
+        }
+        else if (config.Algorithm.StartsWith("HS", StringComparison.Ordinal) && !string.IsNullOrEmpty(config.Secret))
+        {
+            // HMAC is checked here rather than by the token library, which refuses secrets shorter than the hash
+            // (HS256 < 32 bytes, HS512 < 64): configs of the earlier gateway keep working with a warning.
+            var secret = Encoding.UTF8.GetBytes(config.Secret);
+            var algorithm = config.Algorithm;
+            _hmacSecret = secret;
+            _parameters.SignatureValidator = (encoded, _) => HmacValid(encoded, secret, algorithm)
+                ? new JsonWebToken(encoded)
+                : throw new SecurityTokenInvalidSignatureException("The token's signature is invalid.");
         }
         else if (StaticKey(config, out _) is { } key)
         {
@@ -84,6 +96,11 @@ internal sealed class JwtAuthenticator : IDisposable
             return AuthResult.Invalid("too_large", $"The token is larger than {MaxTokenBytes} bytes.");
         }
 
+        if (JwtShape.Problem(token) is { } shape)
+        {
+            return AuthResult.Invalid("malformed", shape);
+        }
+
         JsonWebToken parsed;
         try
         {
@@ -113,7 +130,7 @@ internal sealed class JwtAuthenticator : IDisposable
                 return AuthResult.Unavailable("keys_unavailable", "The signing keys could not be loaded; try again shortly.");
             }
         }
-        else if (_parameters.IssuerSigningKey is null)
+        else if (_parameters.IssuerSigningKey is null && _hmacSecret is null)
         {
             return AuthResult.Invalid("no_key", "The gateway has no usable key to verify tokens.");
         }
@@ -163,6 +180,35 @@ internal sealed class JwtAuthenticator : IDisposable
         SecurityTokenMalformedException or ArgumentException => AuthResult.Invalid("malformed", "The token is not a well-formed JWT."),
         _ => AuthResult.Invalid("invalid", "The token is invalid."),
     };
+
+    private static bool HmacValid(string token, byte[] secret, string algorithm)
+    {
+        var dot = token.LastIndexOf('.');
+        if (dot <= 0)
+        {
+            return false;
+        }
+
+        Span<byte> expected = stackalloc byte[64];
+        Span<byte> given = stackalloc byte[128];
+        var input = Encoding.ASCII.GetBytes(token, 0, dot);
+        var length = algorithm switch
+        {
+            "HS384" => HMACSHA384.HashData(secret, input, expected),
+            "HS512" => HMACSHA512.HashData(secret, input, expected),
+            _ => HMACSHA256.HashData(secret, input, expected),
+        };
+        try
+        {
+            return System.Buffers.Text.Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), given, out var written)
+                && written == length
+                && CryptographicOperations.FixedTimeEquals(given[..written], expected[..length]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
 
     private static SecurityKey? StaticKey(JwtConfig config, out string? problem)
     {

@@ -59,7 +59,8 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
 
         try
         {
-            var identity = await LoadAsync(hex, key).ConfigureAwait(false);
+            // The deadline covers connecting too: a Redis that is down costs one timeout, not a connect attempt.
+            var identity = await LoadAsync(hex, key).WaitAsync(_commandTimeout).ConfigureAwait(false);
             if (_cache.Count >= MaxCachedKeys)
             {
                 _cache.Clear();
@@ -88,14 +89,27 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
     private async Task<ApiKeyIdentity?> LoadAsync(string hex, string key)
     {
         var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
-        var fields = await db.HashGetAllAsync(Prefix + hex).WaitAsync(_commandTimeout).ConfigureAwait(false);
+        var fields = await db.HashGetAllAsync(Prefix + hex).ConfigureAwait(false);
         if (fields.Length > 0)
         {
             return FromFields(hex[..16], fields);
         }
 
-        var legacy = await db.StringGetAsync(Prefix + key).WaitAsync(_commandTimeout).ConfigureAwait(false);
-        return legacy.HasValue ? new ApiKeyIdentity(hex[..16], legacy.ToString(), [], null) : null;
+        // The earlier gateway's layout names the key itself; a value shaped like one of our hashes never is one.
+        if (key.Length == 64 && key.All(char.IsAsciiHexDigitLower))
+        {
+            return null;
+        }
+
+        try
+        {
+            var legacy = await db.StringGetAsync(Prefix + key).ConfigureAwait(false);
+            return legacy.HasValue ? new ApiKeyIdentity(hex[..16], legacy.ToString(), [], null) : null;
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            return null;
+        }
     }
 
     private static ApiKeyIdentity FromFields(string id, HashEntry[] fields)
@@ -136,9 +150,17 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
         return hex[..12];
     }
 
-    /// <summary>Removes keys by the key itself, by id (hash prefix) or by name; returns how many.</summary>
+    /// <summary>Shortest id prefix <c>revoke --id</c> accepts, so a mistyped or empty id never matches many keys.</summary>
+    public const int MinIdLength = 8;
+
+    /// <summary>Removes keys by the key itself, by id (a prefix of at least 8 hex digits) or by name; returns how many.</summary>
     public async Task<int> RevokeAsync(string? key, string? id, string? name)
     {
+        if (id is not null && id.Length < MinIdLength)
+        {
+            throw new ArgumentException($"an id needs at least {MinIdLength} characters", nameof(id));
+        }
+
         var db = (await ConnectAsync().ConfigureAwait(false)).GetDatabase();
         if (key is not null)
         {
@@ -171,13 +193,14 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
             {
                 var text = redisKey.ToString();
                 var suffix = text[Prefix.Length..];
-                if (suffix.Length == 64 && suffix.All(char.IsAsciiHexDigitLower) && await db.KeyTypeAsync(redisKey).ConfigureAwait(false) == RedisType.Hash)
+                var type = await db.KeyTypeAsync(redisKey).ConfigureAwait(false);
+                if (type == RedisType.Hash && suffix.Length == 64 && suffix.All(char.IsAsciiHexDigitLower))
                 {
                     var fields = (await db.HashGetAllAsync(redisKey).ConfigureAwait(false)).ToDictionary(f => f.Name.ToString(), f => f.Value.ToString());
                     result.Add((suffix[..12], fields.GetValueOrDefault("name", ""), fields.GetValueOrDefault("roles", ""), fields.GetValueOrDefault("tier", ""),
                         fields.GetValueOrDefault("created", ""), text));
                 }
-                else
+                else if (type == RedisType.String)
                 {
                     // A key of the earlier gateway: its Redis name contains the key itself, so only a fingerprint is shown.
                     var name = await db.StringGetAsync(redisKey).ConfigureAwait(false);
@@ -190,6 +213,19 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
     }
 
     private ValueTask<ConnectionMultiplexer> ConnectAsync() => _redis.GetAsync();
+
+    /// <summary>Opens the connection ahead of the first look-up (failures are retried by the client).</summary>
+    public async Task WarmUpAsync()
+    {
+        try
+        {
+            await ConnectAsync().ConfigureAwait(false);
+        }
+        catch (RedisException)
+        {
+            // Reported on the first look-up that needs it.
+        }
+    }
 
     public ValueTask DisposeAsync() => _redis.DisposeAsync();
 

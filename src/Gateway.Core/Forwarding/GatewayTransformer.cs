@@ -70,12 +70,27 @@ internal sealed class GatewayTransformer : HttpTransformer
             }
         }
 
+        foreach (var name in identityHeaders.LookAlikes(incoming))
+        {
+            headers.Remove(name);
+        }
+
         if (route.Auth is { ForwardAuthorization: false } auth)
         {
+            // Credentials stay at the gateway, wherever they were read from.
             headers.Authorization = null;
             if (auth.ApiKeyHeader is { } apiKeyHeader)
             {
                 headers.Remove(apiKeyHeader);
+            }
+
+            if (auth.TokenCookie is { } cookie && incoming.Cookie.Count > 0)
+            {
+                headers.Remove("Cookie");
+                if (Authentication.Cookies.Without(incoming.Cookie.ToString(), cookie) is { } rest)
+                {
+                    headers.TryAddWithoutValidation("Cookie", rest);
+                }
             }
         }
 
@@ -89,7 +104,8 @@ internal sealed class GatewayTransformer : HttpTransformer
             headers.Remove("tracestate");
         }
 
-        proxyRequest.RequestUri = new Uri(string.Concat(destinationPrefix, route.UpstreamPath(feature.Path), feature.Query), UriKind.Absolute);
+        var query = route.Auth is { } policy ? policy.UpstreamQuery(feature.Query) : feature.Query;
+        proxyRequest.RequestUri = new Uri(string.Concat(destinationPrefix, route.UpstreamPath(feature.Path), query), UriKind.Absolute);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

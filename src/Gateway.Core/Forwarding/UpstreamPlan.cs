@@ -29,6 +29,7 @@ internal static class UpstreamPlanner
         };
         var identityHeaders = config.Auth.IdentityHeaders;
         var notForwarded = new HashSet<string>(identityHeaders.Names, StringComparer.OrdinalIgnoreCase);
+        notForwarded.UnionWith(identityHeaders.LookAlikes(request.Headers));
         if (route.Auth is { ForwardAuthorization: false } auth)
         {
             notForwarded.Add("Authorization");
@@ -81,7 +82,17 @@ internal static class UpstreamPlanner
 
         headers.Add(new(RequestIds.HeaderName, requestId));
         headers.Add(new("traceparent", trace.TraceParent));
-        var url = backend.Prefix + route.UpstreamPath(target.Path) + target.Query;
+        if (route.Auth is { ForwardAuthorization: false, TokenCookie: { } cookie } && request.Headers.Cookie.Count > 0)
+        {
+            headers.RemoveAll(h => h.Key.Equals("Cookie", StringComparison.OrdinalIgnoreCase));
+            if (Authentication.Cookies.Without(request.Headers.Cookie.ToString(), cookie) is { } rest)
+            {
+                headers.Add(new("Cookie", rest));
+            }
+        }
+
+        var query = route.Auth is { } policy ? policy.UpstreamQuery(target.Query) : target.Query;
+        var url = backend.Prefix + route.UpstreamPath(target.Path) + query;
         return new UpstreamPlan(request.Method, url, backend, headers, removed);
     }
 }

@@ -47,7 +47,12 @@ internal static class CliApp
                     Console.Error.WriteLine($"gateway: {Simplify(error.Message)}");
                 }
 
-                var verb = parsed.CommandResult.Command == root ? "" : " " + parsed.CommandResult.Command.Name;
+                var verb = "";
+                for (var result = parsed.CommandResult; result.Command != root; result = (System.CommandLine.Parsing.CommandResult)result.Parent!)
+                {
+                    verb = " " + result.Command.Name + verb;
+                }
+
                 Console.Error.WriteLine($"run 'gateway{verb} --help' for usage");
                 return UserError;
             }

@@ -59,7 +59,8 @@ internal static class KeysCommand
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
-            return CliApp.UserFailure($"cannot reach Redis: {e.Message}");
+            var endpoint = Gateway.Redis.RedisUrl.ToOptions(redis.Url).EndPoints.FirstOrDefault();
+            return CliApp.UserFailure($"cannot reach Redis at {endpoint} ({e.GetType().Name})");
         }
     }
 
@@ -68,6 +69,11 @@ internal static class KeysCommand
         if (key is { } given && (given.Length is < 16 or > ApiKeyHash.MaxKeyLength || given.Trim() != given))
         {
             return Task.FromResult(CliApp.UserFailure($"--key must be 16 to {ApiKeyHash.MaxKeyLength} characters without surrounding spaces"));
+        }
+
+        if (string.IsNullOrWhiteSpace(name) || !IdentityHeaders.IsSafe(name) || name.Contains(',', StringComparison.Ordinal))
+        {
+            return Task.FromResult(CliApp.UserFailure("--name must be printable ASCII without commas (it is sent to backends in a header)"));
         }
 
         return WithStoreAsync(path, async store =>
@@ -88,6 +94,16 @@ internal static class KeysCommand
             return Task.FromResult(CliApp.UserFailure("give exactly one of --key, --id and --name"));
         }
 
+        if (id is not null && (id.Length < RedisApiKeyStore.MinIdLength || !id.All(char.IsAsciiHexDigit)))
+        {
+            return Task.FromResult(CliApp.UserFailure($"--id must be at least {RedisApiKeyStore.MinIdLength} hex digits of an id shown by 'keys list'"));
+        }
+
+        if (name is { Length: 0 } || key is { Length: 0 })
+        {
+            return Task.FromResult(CliApp.UserFailure("--name and --key must not be empty"));
+        }
+
         return WithStoreAsync(path, async store =>
         {
             var removed = await store.RevokeAsync(key, id, name);
@@ -103,13 +119,21 @@ internal static class KeysCommand
 
     private static Task<int> ListAsync(string path) => WithStoreAsync(path, async store =>
     {
-        Console.Out.WriteLine("ID            NAME  ROLES  TIER  CREATED");
+        var rows = new List<string[]> { new[] { "ID", "NAME", "ROLES", "TIER", "CREATED" } };
         foreach (var entry in (await store.ListAsync()).OrderBy(e => e.Name, StringComparer.Ordinal))
         {
-            Console.Out.WriteLine($"{entry.Id}  {entry.Name}  {(entry.Roles.Length == 0 ? "-" : entry.Roles)}  {(entry.Tier.Length == 0 ? "-" : entry.Tier)}  {(entry.Created.Length == 0 ? "-" : entry.Created)}");
+            rows.Add([entry.Id, entry.Name, Dash(entry.Roles), Dash(entry.Tier), Dash(entry.Created)]);
+        }
+
+        var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            Console.Out.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
         }
 
         return CliApp.Ok;
+
+        static string Dash(string value) => value.Length == 0 ? "-" : value;
     });
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -12,6 +12,13 @@ internal static class AuthValidator
         "traceparent", "tracestate", "Cookie",
     };
 
+    private static int HashBytes(string algorithm) => algorithm switch
+    {
+        "HS384" => 48,
+        "HS512" => 64,
+        _ => 32,
+    };
+
     internal static readonly string[] Algorithms =
         ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384"];
 
@@ -48,6 +55,10 @@ internal static class AuthValidator
                 {
                     d.Error(keyPath + ".name", "every API key needs a name (it identifies the caller in logs and headers)");
                 }
+                else if (!Authentication.IdentityHeaders.IsSafe(entry.Name) || entry.Name.Contains(',', StringComparison.Ordinal))
+                {
+                    d.Error(keyPath + ".name", "a key's name must be printable ASCII without commas (it is sent in a header)");
+                }
 
                 index++;
             }
@@ -61,8 +72,19 @@ internal static class AuthValidator
 
         if (config.Auth?.IdentityHeaders is { } identityHeaders)
         {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var (header, source) in identityHeaders)
             {
+                if (!seen.Add(header.Replace('_', '-')))
+                {
+                    d.Error($"auth.identity_headers.{header}", $"'{header}' is listed twice (header names ignore case, and '_' reads as '-')");
+                }
+
+                if (apiKey is not null && string.Equals(header, apiKey.Header, StringComparison.OrdinalIgnoreCase))
+                {
+                    d.Error($"auth.identity_headers.{header}", "is the API-key header; it cannot also carry identity");
+                }
+
                 var path = $"auth.identity_headers.{header}";
                 ValidationRules.HeaderName(d, path, header);
                 if (ReservedHeaders.Contains(header))
@@ -145,9 +167,9 @@ internal static class AuthValidator
             {
                 d.Error("auth.jwt.secret", $"is required for {jwt.Algorithm}");
             }
-            else if (Encoding.UTF8.GetByteCount(jwt.Secret) < 32)
+            else if (Encoding.UTF8.GetByteCount(jwt.Secret) < HashBytes(jwt.Algorithm))
             {
-                d.Warning("auth.jwt.secret", $"is shorter than 32 bytes; {jwt.Algorithm} needs a long random secret");
+                d.Warning("auth.jwt.secret", $"is shorter than {HashBytes(jwt.Algorithm)} bytes; {jwt.Algorithm} needs a long random secret");
             }
 
             if (jwt.PublicKey is not null || jwt.JwksUrl is not null || jwt.OidcIssuer is not null)
@@ -183,11 +205,15 @@ internal static class AuthValidator
             ValidationRules.HttpUrl(d, "auth.jwt.oidc_issuer", jwt.OidcIssuer);
         }
 
-        if (Array.IndexOf(Algorithms, jwt.Algorithm) >= 0 && Authentication.JwtAuthenticator.KeyProblem(jwt) is { } keyProblem
-            && !(symmetric && string.IsNullOrEmpty(jwt.Secret)) && !(!symmetric && jwt.PublicKey is null))
+        if (!symmetric && jwt.PublicKey is not null && Array.IndexOf(Algorithms, jwt.Algorithm) >= 0
+            && Authentication.JwtAuthenticator.KeyProblem(jwt) is { } keyProblem)
         {
-            // Kept a warning so configs of the earlier gateway with placeholder keys still load; no token can pass.
-            d.Warning(symmetric ? "auth.jwt.secret" : "auth.jwt.public_key", $"{keyProblem}: every token will be refused");
+            d.Error("auth.jwt.public_key", $"{keyProblem}; no token could ever be verified");
+        }
+
+        if (jwt.PublicKey is { } privatePem && privatePem.Contains("PRIVATE KEY", StringComparison.Ordinal))
+        {
+            d.Warning("auth.jwt.public_key", "holds a private key; the gateway only needs the public key (keep the private key with the issuer)");
         }
 
         if (string.IsNullOrWhiteSpace(jwt.RolesClaim))
@@ -195,7 +221,7 @@ internal static class AuthValidator
             d.Error("auth.jwt.roles_claim", "must name a claim");
         }
 
-        ValidationRules.NotNegative(d, "auth.jwt.clock_skew_secs", jwt.ClockSkewSecs);
+        ValidationRules.InRange(d, "auth.jwt.clock_skew_secs", jwt.ClockSkewSecs, 0, 86_400);
         if (jwt.ClockSkewSecs > 300)
         {
             d.Warning("auth.jwt.clock_skew_secs", "more than 5 minutes of skew accepts long-expired tokens");

@@ -62,7 +62,7 @@ internal static class PolicyValidator
             if (route.HealthCheck is { } hc)
             {
                 ValidationRules.Positive(d, path + ".health_check.interval_secs", hc.IntervalSecs);
-                ValidationRules.Positive(d, path + ".health_check.timeout_secs", hc.TimeoutSecs);
+                ValidationRules.Timeout(d, path + ".health_check.timeout_secs", hc.TimeoutSecs);
                 ValidationRules.InRange(d, path + ".health_check.unhealthy_threshold", hc.UnhealthyThreshold, 1, 1000);
                 ValidationRules.InRange(d, path + ".health_check.healthy_threshold", hc.HealthyThreshold, 1, 1000);
                 ValidationRules.StatusCode(d, path + ".health_check.expected_status", hc.ExpectedStatus);
@@ -160,8 +160,8 @@ internal static class PolicyValidator
         ValidationRules.InRange(d, path + ".failure_threshold", cb.FailureThreshold, 1, 10_000);
         ValidationRules.InRange(d, path + ".success_threshold", cb.SuccessThreshold, 1, 10_000);
         ValidationRules.InRange(d, path + ".half_open_requests", cb.HalfOpenRequests, 1, 10_000);
-        ValidationRules.Positive(d, path + ".timeout_secs", cb.TimeoutSecs);
-        ValidationRules.Positive(d, path + ".request_timeout_secs", cb.RequestTimeoutSecs);
+        ValidationRules.Timeout(d, path + ".timeout_secs", cb.TimeoutSecs);
+        ValidationRules.Timeout(d, path + ".request_timeout_secs", cb.RequestTimeoutSecs);
     }
 
     private static void Retry(ConfigDiagnostics d, string path, RetryConfig? retry)

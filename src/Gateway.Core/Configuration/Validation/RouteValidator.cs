@@ -41,7 +41,7 @@ internal static class RouteValidator
                 }
             }
 
-            ValidationRules.Positive(d, path + ".timeout_secs", route.TimeoutSecs);
+            ValidationRules.Timeout(d, path + ".timeout_secs", route.TimeoutSecs);
             if (route.AllowEncodedSlashes)
             {
                 d.Warning(path + ".allow_encoded_slashes", "lets %2F and %5C through undecoded; a backend that decodes them may read a different path (even '..') than the one matched");
@@ -71,7 +71,7 @@ internal static class RouteValidator
 
             if (route.Websocket is { } ws)
             {
-                ValidationRules.Positive(d, path + ".websocket.idle_timeout_secs", ws.IdleTimeoutSecs);
+                ValidationRules.Timeout(d, path + ".websocket.idle_timeout_secs", ws.IdleTimeoutSecs);
                 ValidationRules.Positive(d, path + ".websocket.max_lifetime_secs", ws.MaxLifetimeSecs);
             }
 

@@ -10,8 +10,8 @@ internal static class ServerValidator
         var server = config.Server;
         ListenHost(d, "server.host", server.Host);
         ValidationRules.Port(d, "server.port", server.Port);
-        ValidationRules.Positive(d, "server.timeout_secs", server.TimeoutSecs);
-        ValidationRules.NotNegative(d, "server.shutdown_timeout_secs", server.ShutdownTimeoutSecs);
+        ValidationRules.Timeout(d, "server.timeout_secs", server.TimeoutSecs);
+        ValidationRules.InRange(d, "server.shutdown_timeout_secs", server.ShutdownTimeoutSecs, 0, ValidationRules.MaxTimeoutSecs);
         for (var i = 0; i < server.TrustedProxies.Count; i++)
         {
             ValidationRules.Network(d, $"server.trusted_proxies[{i}]", server.TrustedProxies[i]);
@@ -21,8 +21,8 @@ internal static class ServerValidator
         ValidationRules.InRange(d, "server.limits.max_header_bytes", limits.MaxHeaderBytes, 1024, 1024 * 1024);
         ValidationRules.InRange(d, "server.limits.max_headers", limits.MaxHeaders, 1, 10_000);
         ValidationRules.InRange(d, "server.limits.max_uri_bytes", limits.MaxUriBytes, 64, 1024 * 1024);
-        ValidationRules.Positive(d, "server.limits.request_header_timeout_secs", limits.RequestHeaderTimeoutSecs);
-        ValidationRules.Positive(d, "server.limits.keep_alive_timeout_secs", limits.KeepAliveTimeoutSecs);
+        ValidationRules.Timeout(d, "server.limits.request_header_timeout_secs", limits.RequestHeaderTimeoutSecs);
+        ValidationRules.Timeout(d, "server.limits.keep_alive_timeout_secs", limits.KeepAliveTimeoutSecs);
 
         if (config.MaxRequestSize is long size && size <= 0)
         {

@@ -13,11 +13,34 @@ internal static class ValidationRules
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
     };
 
+    /// <summary>Durations and counts beyond this are mistakes (and would overflow time arithmetic).</summary>
+    public const double MaxValue = 1_000_000_000;
+
     public static void Positive(ConfigDiagnostics d, string path, double value)
     {
         if (!(value > 0))
         {
             d.Error(path, $"must be greater than 0 (got {value})");
+        }
+        else if (value > MaxValue)
+        {
+            d.Error(path, $"must be at most {MaxValue:0} (got {value})");
+        }
+    }
+
+    /// <summary>Longest timeout accepted: timers cannot wait longer than about 24 days.</summary>
+    public const double MaxTimeoutSecs = 2_000_000;
+
+    public static void Timeout(ConfigDiagnostics d, string path, double? value)
+    {
+        if (value is not double v)
+        {
+            return;
+        }
+
+        if (!(v > 0) || v > MaxTimeoutSecs)
+        {
+            d.Error(path, $"must be a number of seconds between 0 and {MaxTimeoutSecs:0} (got {v})");
         }
     }
 
@@ -34,6 +57,10 @@ internal static class ValidationRules
         if (value < 0)
         {
             d.Error(path, $"must not be negative (got {value})");
+        }
+        else if (value > MaxValue)
+        {
+            d.Error(path, $"must be at most {MaxValue:0} (got {value})");
         }
     }
 
