@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using Gateway.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Gateway.Benchmarks.RouteMatchingBenchmarks).Assembly).Run(args);
+if (args is ["redis-latency", var url])
+{
+    return await RedisRateLimitLatency.RunAsync(url);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(RouteMatchingBenchmarks).Assembly).Run(args);
+return 0;

@@ -9,7 +9,7 @@ namespace Gateway.RateLimiting;
 /// <summary>
 /// Rate-limit state shared by every replica, in Redis. Each decision is one Lua script, atomic on the server,
 /// that reads the clock with Redis <c>TIME</c>, so replicas with skewed clocks agree. Keys:
-/// <c>{prefix}{scope}:{dimension}:{client}</c> (long client values are hashed).
+/// <c>{prefix}{algorithm}:{scope}:{dimension}:{client}</c> (algorithm <c>sw</c>, <c>fw</c> or <c>tb</c>; long client values are hashed).
 /// </summary>
 internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, LimitAlgorithm algorithm) : IAsyncDisposable
 {
@@ -84,6 +84,13 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
 
     public LimitAlgorithm Algorithm { get; } = algorithm;
 
+    private readonly string _algorithmName = algorithm switch
+    {
+        LimitAlgorithm.FixedWindow => "fw",
+        LimitAlgorithm.TokenBucket => "tb",
+        _ => "sw",
+    };
+
     /// <summary>One decision; throws when Redis does not answer within the connection's operation timeout.</summary>
     public async Task<LimitDecision> AcquireAsync(CompiledLimit limit, string partition)
     {
@@ -121,7 +128,8 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
         var value = partition.Length <= 128 && !partition.Contains(':', StringComparison.Ordinal) && !partition.Contains(' ', StringComparison.Ordinal)
             ? partition
             : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(partition)))[..32];
-        return string.Create(CultureInfo.InvariantCulture, $"{prefix}{limit.Scope}:{limit.DimensionLabel}:{value}");
+        // The algorithm is part of the key: each keeps a different Redis type, so changing it never meets old state.
+        return string.Create(CultureInfo.InvariantCulture, $"{prefix}{_algorithmName}:{limit.Scope}:{limit.DimensionLabel}:{value}");
     }
 
     public ValueTask DisposeAsync() => redis.DisposeAsync();
