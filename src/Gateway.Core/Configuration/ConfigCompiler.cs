@@ -26,7 +26,7 @@ internal static class ConfigCompiler
             var own = rateLimiting is not { Enabled: false } && config.Routes[i].RateLimit is { Count: > 0 } rules
                 ? rules.Select((rule, j) => new RateLimiting.CompiledLimit(limitIndex++, $"route:{ids[i]}:{j}", rule)).ToArray()
                 : [];
-            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i]);
+            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i], time ?? TimeProvider.System);
             routes[i].RateLimits = [.. globalLimits, .. own];
         }
 
@@ -99,7 +99,17 @@ internal static class ConfigCompiler
         }
     }
 
-    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id)
+    private static Backend NewBackend(BackendConfig target, HealthCheckConfig? health, CircuitBreakerConfig? breaker, TimeProvider time)
+    {
+        var name = Backend.NameOf(new Uri(target.Url, UriKind.Absolute));
+        return new Backend(
+            target.Url,
+            target.Weight,
+            new Health.BackendHealth(health, time),
+            breaker is null ? null : new Resilience.CircuitBreaker(breaker, time, state => Resilience.ResilienceMetrics.Transition(name, state)));
+    }
+
+    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id, TimeProvider time)
     {
         RoutePattern.TryParse(route.Path, out var pattern, out _);
         string[]? methods = null;
@@ -115,14 +125,22 @@ internal static class ConfigCompiler
             CompileConditions(route.Query));
 
         var timeout = TimeSpan.FromSeconds(route.TimeoutSecs ?? config.Server.TimeoutSecs);
-        BackendGroup? backends = null;
-        if (route.Backend is { } single)
+        var breakerConfig = route.CircuitBreaker ?? config.CircuitBreaker;
+        if (breakerConfig?.RequestTimeoutSecs is double attemptTimeout && attemptTimeout < timeout.TotalSeconds)
         {
-            backends = new BackendGroup([new Backend(single, 1)], "round_robin");
+            timeout = TimeSpan.FromSeconds(attemptTimeout);
         }
-        else if (route.Backends is { Count: > 0 } many)
+
+        LoadBalancing.BackendGroup? backends = null;
+        var targets = route.Backend is { } single ? [new BackendConfig { Url = single }] : route.Backends ?? [];
+        if (targets.Count > 0)
         {
-            backends = new BackendGroup([.. many.Select(b => new Backend(b.Url, b.Weight))], route.LoadBalancer?.Strategy ?? "round_robin");
+            var health = route.HealthCheck is { Enabled: true } or { PassiveEnabled: true } ? route.HealthCheck : null;
+            backends = new LoadBalancing.BackendGroup(
+                [.. targets.Select(t => NewBackend(t, health, breakerConfig, time))],
+                route.LoadBalancer?.Strategy ?? "round_robin",
+                route.LoadBalancer?.HashOn,
+                route.HealthCheck?.PanicMode ?? false);
         }
 
         return new CompiledRoute
@@ -140,6 +158,7 @@ internal static class ConfigCompiler
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout },
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
+            Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new Resilience.RetryPolicy(retry, time) : null,
             Auth = route.Auth is { } auth ? new AuthPolicy(auth, config.Auth) : null,
             Unavailable = FeatureSupport.UnavailableReason(route),
             Source = route,

@@ -9,16 +9,6 @@ internal static class FeatureSupport
     public static IReadOnlyList<string> NotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds)
     {
         var messages = new List<string>();
-        if (config.CircuitBreaker is not null)
-        {
-            messages.Add("circuit_breaker is not enforced yet");
-        }
-
-        if (config.Retry is not null)
-        {
-            messages.Add("retry is not enforced yet: failed requests are not retried");
-        }
-
         if (config.Cors is not null)
         {
             messages.Add("cors is not enforced yet: no CORS headers are added");
@@ -58,26 +48,6 @@ internal static class FeatureSupport
         {
             var route = config.Routes[i];
             var name = $"route {routeIds[i]} ({route.Path})";
-            if (route.Backends is { Count: > 1 } && route.LoadBalancer is { Strategy: not "round_robin" } lb)
-            {
-                messages.Add($"load_balancer.strategy {lb.Strategy} on {name} is not enforced yet: round_robin is used");
-            }
-
-            if (route.HealthCheck is { Enabled: true } or { PassiveEnabled: true })
-            {
-                messages.Add($"health_check on {name} is not enforced yet");
-            }
-
-            if (route.CircuitBreaker is not null)
-            {
-                messages.Add($"circuit_breaker on {name} is not enforced yet");
-            }
-
-            if (route.Retry is not null)
-            {
-                messages.Add($"retry on {name} is not enforced yet");
-            }
-
             if (route.Transform is not null)
             {
                 messages.Add($"transform on {name} is not enforced yet");

@@ -30,6 +30,7 @@ internal sealed record ServerConfig
     public string Host { get; init; } = "0.0.0.0";
     public int Port { get; init; } = 8080;
     public double TimeoutSecs { get; init; } = 30;
+    public double ConnectTimeoutSecs { get; init; } = 5;
     public List<string> TrustedProxies { get; init; } = [];
     public bool? Http2 { get; init; }
     public LimitsConfig Limits { get; init; } = new();
@@ -119,6 +120,10 @@ internal sealed record HealthCheckConfig
     public string Path { get; init; } = "/health";
     public int ExpectedStatus { get; init; } = 200;
     public bool PassiveEnabled { get; init; }
+
+    /// <summary>How long a backend ejected by passive checks stays out before it gets traffic again.</summary>
+    public double EjectionSecs { get; init; } = 30;
+
     public bool PanicMode { get; init; }
 }
 
@@ -289,6 +294,9 @@ internal sealed record RetryConfig
     public int InitialBackoffMs { get; init; } = 100;
     public int MaxBackoffMs { get; init; } = 5000;
     public double BackoffMultiplier { get; init; } = 2;
+
+    /// <summary>Retries allowed as a share of requests (over the last 10 s), so retries cannot multiply an outage.</summary>
+    public double BudgetRatio { get; init; } = 0.2;
 }
 
 internal sealed record ObservabilityConfig

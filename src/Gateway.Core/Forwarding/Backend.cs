@@ -1,17 +1,31 @@
+using Gateway.Health;
+using Gateway.Resilience;
+
 namespace Gateway.Forwarding;
 
-/// <summary>One upstream server as configured; its prefix is prepended to every forwarded path.</summary>
+/// <summary>
+/// One upstream server of a route: its address (the URL's path is a prefix for every forwarded path), and its
+/// live state: health, circuit breaker, requests in flight.
+/// </summary>
 internal sealed class Backend
 {
-    public Backend(string url, int weight)
+    private int _inFlight;
+    private long _requests;
+    private long _errors;
+
+    public Backend(string url, int weight, BackendHealth health, CircuitBreaker? breaker)
     {
         var uri = new Uri(url, UriKind.Absolute);
         Url = uri;
         Weight = weight;
-        var path = uri.AbsolutePath.TrimEnd('/');
-        Prefix = uri.GetLeftPart(UriPartial.Authority) + path;
+        Prefix = NameOf(uri);
         Name = Prefix;
+        Health = health;
+        Breaker = breaker;
     }
+
+    /// <summary>The name (and forwarding prefix) of a backend URL.</summary>
+    public static string NameOf(Uri url) => url.GetLeftPart(UriPartial.Authority) + url.AbsolutePath.TrimEnd('/');
 
     public Uri Url { get; }
 
@@ -22,26 +36,32 @@ internal sealed class Backend
     public string Name { get; }
 
     public int Weight { get; }
-}
 
-/// <summary>The backends of one route and how one is chosen for a request.</summary>
-internal sealed class BackendGroup(Backend[] backends, string strategy)
-{
-    private int _next = -1;
+    public BackendHealth Health { get; }
 
-    public Backend[] Backends { get; } = backends;
+    public CircuitBreaker? Breaker { get; }
 
-    public string Strategy { get; } = strategy;
+    public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>Round robin over the backends (other strategies arrive with load balancing).</summary>
-    public Backend Pick()
+    public long Requests => Interlocked.Read(ref _requests);
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Healthy, and its breaker would let a request through.</summary>
+    public bool Available => Health.IsAvailable && (Breaker?.CanAttempt() ?? true);
+
+    public void Started()
     {
-        if (Backends.Length == 1)
-        {
-            return Backends[0];
-        }
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _requests);
+    }
 
-        var next = (uint)Interlocked.Increment(ref _next);
-        return Backends[next % (uint)Backends.Length];
+    public void Finished(bool success)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (!success)
+        {
+            Interlocked.Increment(ref _errors);
+        }
     }
 }

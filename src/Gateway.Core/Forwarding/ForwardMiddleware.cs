@@ -1,15 +1,19 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using Gateway.Pipeline;
+using Gateway.Resilience;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Forwarding;
 
 /// <summary>
-/// The last stage: answers a mock route directly, or forwards to a backend through YARP and turns a
-/// failed forward into 502 (refused, reset, garbage), 504 (timeout), 400 or 413 (the client's body).
+/// The last stage: answers a mock route directly, or forwards through YARP: picks a backend (load balancing,
+/// health, circuit breaker), retries what can safely be retried, and turns a failed forward into 502 (refused,
+/// reset, garbage), 503 (no backend can take it) or 504 (timeout); 400/413 when the client's body is at fault.
 /// </summary>
 internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder forwarder, UpstreamClient upstream)
 {
@@ -23,8 +27,6 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
             return mock.WriteAsync(context);
         }
 
-        var backend = route.Backends!.Pick();
-        feature.Backend = backend;
         if (context.Request.ContentLength is null && context.Request.Headers.ContainsKey("Transfer-Encoding"))
         {
             var counter = new CountingStream(context.Request.Body);
@@ -32,49 +34,177 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
             feature.RequestCounter = counter;
         }
 
-        return ForwardAsync(context, feature, backend);
+        return ForwardAsync(context, feature);
     }
 
-    private async Task ForwardAsync(HttpContext context, GatewayRequestFeature feature, Backend backend)
+    private async Task ForwardAsync(HttpContext context, GatewayRequestFeature feature)
     {
         var route = feature.Route!;
-        var started = Stopwatch.GetTimestamp();
-        var error = await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, route.RequestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
-        feature.UpstreamTicks = Stopwatch.GetTimestamp() - started;
-        if (error == ForwarderError.None || context.Response.HasStarted)
+        var group = route.Backends!;
+        var retry = route.Retry;
+        retry?.Budget.RecordRequest();
+        var replayable = RetryPolicy.IsReplayable(context.Request);
+        List<Backend>? tried = null;
+        for (var attempt = 0; ; attempt++)
         {
+            var backend = group.Select(context, feature.ClientIp, tried);
+            if (backend is null || !TryEnter(backend, out var probe))
+            {
+                await NoBackendAsync(context, group).ConfigureAwait(false);
+                return;
+            }
+
+            feature.Backend = backend;
+            var canRetry = retry is not null && attempt < retry.MaxRetries;
+            feature.RetryableStatus = canRetry && replayable;
+            var started = Stopwatch.GetTimestamp();
+            backend.Started();
+            var error = await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, route.RequestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
+            feature.UpstreamTicks += Stopwatch.GetTimestamp() - started;
+
+            var failure = Classify(context, error, feature);
+            var success = failure is null;
+            backend.Finished(success);
+            backend.Breaker?.Record(success, probe);
+            backend.Health.RecordPassive(success);
+            ResilienceMetrics.Request(route.Id, backend.Name, success ? context.Response.StatusCode : failure!.Value.Status);
+            if (success || context.Response.HasStarted)
+            {
+                if (!success)
+                {
+                    ResilienceMetrics.Error(backend.Name, failure!.Value.Kind);
+                }
+
+                return;
+            }
+
+            ResilienceMetrics.Error(backend.Name, failure!.Value.Kind);
+            var retryable = failure.Value.NothingSent || (replayable && failure.Value.Kind != "client");
+            if (canRetry && retryable && !context.RequestAborted.IsCancellationRequested && retry!.Budget.TryRetry())
+            {
+                ResilienceMetrics.Retry(route.Id);
+                (tried ??= []).Add(backend);
+                ResetForRetry(context);
+                try
+                {
+                    await Task.Delay(retry.Backoff(attempt + 1), context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await WriteFailureAsync(context, feature, failure.Value).ConfigureAwait(false);
             return;
+        }
+    }
+
+    private static bool TryEnter(Backend backend, out bool probe)
+    {
+        probe = false;
+        return backend.Breaker is not { } breaker || breaker.TryAcquire(out probe);
+    }
+
+    /// <summary>What went wrong with one attempt, or null when the backend answered (below 500, or a 5xx that is passed on).</summary>
+    private static AttemptFailure? Classify(HttpContext context, ForwarderError error, GatewayRequestFeature feature)
+    {
+        if (error == ForwarderError.None)
+        {
+            // A 5xx the transformer held back (so it can be retried) has not started the response.
+            if (feature.HeldBackStatus is int held)
+            {
+                feature.HeldBackStatus = null;
+                return new AttemptFailure("status_" + held.ToString(CultureInfo.InvariantCulture), held, false, null);
+            }
+
+            return context.Response.StatusCode >= 500 && context.Response.StatusCode != 501
+                ? new AttemptFailure("status_5xx", context.Response.StatusCode, false, null) with { PassedOn = true }
+                : null;
         }
 
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        switch (error)
+        return error switch
         {
-            case ForwarderError.RequestTimedOut:
-                await Problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "urn:gateway:problem:backend-timeout", "Gateway Timeout",
-                    $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s.").ConfigureAwait(false);
-                break;
-            case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled:
+            ForwarderError.RequestTimedOut => new AttemptFailure("timeout", StatusCodes.Status504GatewayTimeout, false, exception),
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled => new AttemptFailure("client", 499, false, exception),
+            ForwarderError.RequestBodyClient => new AttemptFailure("client", StatusCodes.Status400BadRequest, false, exception),
+            _ => new AttemptFailure(ConnectFailed(exception) ? "connect" : "reset", StatusCodes.Status502BadGateway, ConnectFailed(exception), exception),
+        };
+    }
+
+    /// <summary>True when the connection could not even be made: nothing of the request reached a backend.</summary>
+    private static bool ConnectFailed(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+
+            if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.NetworkUnreachable or SocketError.HostUnreachable })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void ResetForRetry(HttpContext context)
+    {
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+    }
+
+    private static Task NoBackendAsync(HttpContext context, LoadBalancing.BackendGroup group)
+    {
+        var wait = RateLimiting.RateLimitHeaders.Seconds(group.RetryAfter()).ToString(CultureInfo.InvariantCulture);
+        var breakersOpen = group.Backends.All(b => b.Breaker?.State == BreakerState.Open);
+        return Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+            breakersOpen ? "urn:gateway:problem:circuit-open" : "urn:gateway:problem:no-healthy-backend", "Service Unavailable",
+            breakersOpen ? "The backend's circuit breaker is open after repeated failures." : "No healthy backend can take this request.",
+            HeaderNames.RetryAfter, wait);
+    }
+
+    private static Task WriteFailureAsync(HttpContext context, GatewayRequestFeature feature, AttemptFailure failure)
+    {
+        if (failure.PassedOn)
+        {
+            return Task.CompletedTask;
+        }
+
+        var route = feature.Route!;
+        switch (failure.Kind)
+        {
+            case "timeout":
+                return Problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "urn:gateway:problem:backend-timeout", "Gateway Timeout",
+                    $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s.");
+            case "client" when failure.Status == 499:
                 // The client went away; nobody is left to answer.
                 context.Response.StatusCode = 499;
-                break;
-            case ForwarderError.RequestBodyClient:
-                if (FindBadRequest(exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge })
+                return Task.CompletedTask;
+            case "client":
+                return FindBadRequest(failure.Exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge }
+                    ? Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large",
+                        $"The request body is larger than {feature.Config.MaxRequestBodySize} bytes.")
+                    : Problems.BadRequest(context, "The request body could not be read.");
+            default:
+                if (failure.Kind.StartsWith("status_", StringComparison.Ordinal))
                 {
-                    await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large",
-                        $"The request body is larger than {feature.Config.MaxRequestBodySize} bytes.").ConfigureAwait(false);
-                }
-                else
-                {
-                    await Problems.BadRequest(context, "The request body could not be read.").ConfigureAwait(false);
+                    return Problems.WriteAsync(context, failure.Status, "urn:gateway:problem:backend-error", ReasonPhrase(failure.Status),
+                        $"The backend answered {failure.Status} on every attempt.");
                 }
 
-                break;
-            default:
-                await Problems.WriteAsync(context, StatusCodes.Status502BadGateway, "urn:gateway:problem:bad-gateway", "Bad Gateway",
-                    DescribeBackendFailure(exception)).ConfigureAwait(false);
-                break;
+                return Problems.WriteAsync(context, StatusCodes.Status502BadGateway, "urn:gateway:problem:bad-gateway", "Bad Gateway",
+                    DescribeBackendFailure(failure.Exception));
         }
     }
+
+    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 
     private static BadHttpRequestException? FindBadRequest(Exception? exception)
     {
@@ -109,8 +239,19 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
             {
                 return "The backend sent an invalid or incomplete response.";
             }
+
+            if (e is TimeoutException or TaskCanceledException)
+            {
+                return "Connecting to the backend timed out.";
+            }
         }
 
         return "The backend failed to answer.";
+    }
+
+    private readonly record struct AttemptFailure(string Kind, int Status, bool NothingSent, Exception? Exception)
+    {
+        /// <summary>The backend's own 5xx went to the client as it was (nothing more to write).</summary>
+        public bool PassedOn { get; init; }
     }
 }

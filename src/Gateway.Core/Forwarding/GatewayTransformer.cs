@@ -110,6 +110,15 @@ internal sealed class GatewayTransformer : HttpTransformer
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
+        var feature = httpContext.Features.GetRequiredFeature<GatewayRequestFeature>();
+        if (proxyResponse is not null && feature.RetryableStatus && (int)proxyResponse.StatusCode is 502 or 503 or 504)
+        {
+            // Held back so the request can go to another attempt; nothing of it reaches the client.
+            feature.HeldBackStatus = (int)proxyResponse.StatusCode;
+            httpContext.Response.Clear();
+            return false;
+        }
+
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
         if (proxyResponse is null)
         {
@@ -119,7 +128,6 @@ internal sealed class GatewayTransformer : HttpTransformer
         var response = httpContext.Response;
         HopByHop.RemoveNominated(proxyResponse.Headers, response.Headers);
         response.Headers.Remove(HeaderNames.Trailer);
-        var feature = httpContext.Features.GetRequiredFeature<GatewayRequestFeature>();
         response.Headers[RequestIds.HeaderName] = feature.RequestId;
         RateLimiting.RateLimitHeaders.Apply(response.Headers, feature.RateLimit);
         if (response.ContentLength is null)

@@ -25,6 +25,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly WebApplication _public;
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
+    private Health.HealthChecker? _healthChecker;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, Lifecycle lifecycle, ILogger logger)
     {
@@ -51,7 +52,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         var logs = GatewayLoggerProvider.For(config.Logging, sink, time);
         var store = new ConfigStore(runtime);
         var lifecycle = new Lifecycle();
-        var upstream = new UpstreamClient(TimeSpan.FromSeconds(10));
+        var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs));
         var logger = logs.CreateLogger("Gateway");
         foreach (var warning in warnings ?? runtime.NotEnforced)
         {
@@ -118,6 +119,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.AdminListening(logger, $"http://{FormatHost(AdminHost(config.Admin))}:{host.AdminPort}");
         }
 
+        host._healthChecker = new Health.HealthChecker(runtime, time, logs.CreateLogger("Gateway.Health"));
+        host._healthChecker.Start();
         _ = runtime.Auth.WarmUpAsync();
         _ = runtime.RateLimiter.WarmUpAsync();
         lifecycle.MarkReady();
@@ -141,6 +144,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         if (_admin is not null)
         {
             await _admin.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_healthChecker is not null)
+        {
+            await _healthChecker.DisposeAsync().ConfigureAwait(false);
         }
 
         await Store.Current.DisposeAsync().ConfigureAwait(false);

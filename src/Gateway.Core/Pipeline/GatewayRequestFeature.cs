@@ -30,6 +30,12 @@ internal sealed class GatewayRequestFeature(RuntimeConfig config, string request
 
     public Backend? Backend { get; set; }
 
+    /// <summary>This attempt may be retried on a 5xx answer, so the transformer holds such an answer back.</summary>
+    public bool RetryableStatus { get; set; }
+
+    /// <summary>The 5xx status the transformer held back instead of passing it on (to retry).</summary>
+    public int? HeldBackStatus { get; set; }
+
     /// <summary>Time spent waiting on the backend, in Stopwatch ticks (0 when none was called).</summary>
     public long UpstreamTicks { get; set; }
 

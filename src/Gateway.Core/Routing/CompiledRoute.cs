@@ -36,7 +36,10 @@ internal sealed class CompiledRoute
 
     public MockResponse? Mock { get; init; }
 
-    public BackendGroup? Backends { get; init; }
+    public LoadBalancing.BackendGroup? Backends { get; init; }
+
+    /// <summary>Retries (route's own or the global ones), or null when requests are not retried.</summary>
+    public Resilience.RetryPolicy? Retry { get; init; }
 
     /// <summary>Authentication and authorization, or null for a public route.</summary>
     public Authentication.AuthPolicy? Auth { get; init; }

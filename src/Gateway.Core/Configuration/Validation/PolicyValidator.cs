@@ -70,6 +70,17 @@ internal static class PolicyValidator
                 {
                     d.Error(path + ".health_check.path", "must start with '/'");
                 }
+
+                ValidationRules.Timeout(d, path + ".health_check.ejection_secs", hc.EjectionSecs);
+                if (hc.TimeoutSecs >= hc.IntervalSecs)
+                {
+                    d.Warning(path + ".health_check.timeout_secs", $"is not shorter than interval_secs ({hc.IntervalSecs}); checks may overlap");
+                }
+
+                if (route.Mock is not null)
+                {
+                    d.Warning(path + ".health_check", "has no effect on a mock route");
+                }
             }
         }
 
@@ -179,10 +190,13 @@ internal static class PolicyValidator
             d.Error(path + ".max_backoff_ms", $"must be at least initial_backoff_ms ({retry.InitialBackoffMs})");
         }
 
-        if (retry.BackoffMultiplier < 1)
+        if (retry.BackoffMultiplier is < 1 or > 100)
         {
-            d.Error(path + ".backoff_multiplier", $"must be at least 1 (got {retry.BackoffMultiplier})");
+            d.Error(path + ".backoff_multiplier", $"must be between 1 and 100 (got {retry.BackoffMultiplier})");
         }
+
+        ValidationRules.InRange(d, path + ".budget_ratio", retry.BudgetRatio, 0, 10);
+        ValidationRules.InRange(d, path + ".max_backoff_ms", retry.MaxBackoffMs, 0, 600_000);
     }
 
     private static void Cors(ConfigDiagnostics d, string path, CorsConfig? cors)

@@ -11,6 +11,7 @@ internal static class ServerValidator
         ListenHost(d, "server.host", server.Host);
         ValidationRules.Port(d, "server.port", server.Port);
         ValidationRules.Timeout(d, "server.timeout_secs", server.TimeoutSecs);
+        ValidationRules.Timeout(d, "server.connect_timeout_secs", server.ConnectTimeoutSecs);
         ValidationRules.InRange(d, "server.shutdown_timeout_secs", server.ShutdownTimeoutSecs, 0, ValidationRules.MaxTimeoutSecs);
         for (var i = 0; i < server.TrustedProxies.Count; i++)
         {

@@ -1,0 +1,32 @@
+using Gateway.Configuration;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Resilience;
+
+/// <summary>
+/// A route's retries: up to <c>max_retries</c> more attempts, waiting <c>initial_backoff_ms</c> times
+/// <c>backoff_multiplier</c> per attempt (capped at <c>max_backoff_ms</c>, with jitter), within a retry budget.
+/// A request is retried only when that cannot repeat work: nothing reached the backend (connect failure), or the
+/// method is idempotent and the request has no body.
+/// </summary>
+internal sealed class RetryPolicy(RetryConfig config, TimeProvider time)
+{
+    public int MaxRetries { get; } = config.MaxRetries;
+
+    public RetryBudget Budget { get; } = new(config.BudgetRatio, time);
+
+    public TimeSpan Backoff(int retry)
+    {
+        var delay = Math.Min(config.MaxBackoffMs, config.InitialBackoffMs * Math.Pow(config.BackoffMultiplier, retry - 1));
+
+        // Half fixed, half random: retries from many clients do not arrive in step.
+        return TimeSpan.FromMilliseconds((delay / 2) + (Random.Shared.NextDouble() * delay / 2));
+    }
+
+    /// <summary>Whether the request could be sent again without doing anything twice.</summary>
+    public static bool IsReplayable(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
+            || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method) || HttpMethods.IsTrace(request.Method))
+        && request.ContentLength is null or 0
+        && !request.Headers.ContainsKey("Transfer-Encoding");
+}
