@@ -115,6 +115,26 @@ internal static class RoutesCommand
             policies.Add("rate_limit(" + string.Join(',', limits.Select(l => $"{l.Dimension}:{l.Requests}/{l.WindowSecs}s")) + ")");
         }
 
+        if (route.Backends is { } group)
+        {
+            var health = source.HealthCheck;
+            if (health is { Enabled: true } or { PassiveEnabled: true })
+            {
+                policies.Add("health(" + string.Join('+', new[] { health.Enabled ? "active" : null, health.PassiveEnabled ? "passive" : null }.OfType<string>())
+                    + (health.PanicMode ? ",panic" : "") + ")");
+            }
+
+            if (group.Backends[0].Breaker is { } breaker)
+            {
+                policies.Add($"breaker({breaker.Config.FailureThreshold} fails/{breaker.Config.TimeoutSecs:0.###}s)");
+            }
+        }
+
+        if (route.Retry is { } retry)
+        {
+            policies.Add($"retry({retry.MaxRetries})");
+        }
+
         if (source.Cors is not null)
         {
             policies.Add("cors");
