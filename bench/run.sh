@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Side-by-side load test on this machine: a backend (NGINX returning fixed bodies), NGINX and HAProxy as
+# proxies to it, the gateway with a bare route and with the full chain (API key, rate limit, access log),
+# and the backend directly. Arms run in alternating rounds; the medians and ratios are printed.
+#
+#   bench/run.sh                 full run (about 10 minutes)
+#   bench/run.sh --smoke         a few seconds per arm, one round (CI), no thresholds
+#   ROUNDS=5 DURATION=15 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SMOKE=0
+[ "${1:-}" = "--smoke" ] && SMOKE=1
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+PAYLOADS=${PAYLOADS:-"100 16384 1048576 post"}
+if [ "$SMOKE" = 1 ]; then ROUNDS=1; DURATION=2; PAYLOADS="100 post"; fi
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need haproxy || ! need wrk || ! need h2load; then
+  echo "installing nginx haproxy wrk nghttp2-client"
+  (apt-get update -qq && apt-get install -y -qq nginx haproxy wrk nghttp2-client) >/dev/null
+  (service nginx stop; service haproxy stop) >/dev/null 2>&1 || true
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106
+KEY=bench_key_0123456789abcdef
+
+# --- backend: NGINX answering fixed bodies ---------------------------------------------------------
+head -c 100 /dev/zero | tr '\0' 'a' > "$WORK/b100"
+head -c 16384 /dev/zero | tr '\0' 'a' > "$WORK/b16384"
+head -c 1048576 /dev/zero | tr '\0' 'a' > "$WORK/b1048576"
+cat > "$WORK/backend.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/backend.pid; error_log /dev/null crit;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$BACKEND reuseport backlog=4096;
+    location / { root $WORK; default_type text/plain; try_files \$uri =404; }
+    location = /post { client_max_body_size 10m; client_body_buffer_size 64k; return 200 "ok"; }
+  }
+}
+CONF
+nginx -c "$WORK/backend.conf" -p "$WORK" & PIDS+=($!); BACKEND_PID=$!
+
+# --- NGINX as a proxy ----------------------------------------------------------------------------
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log /dev/null crit;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX reuseport backlog=4096;
+    listen 127.0.0.1:$NGINX_H2 http2;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; client_max_body_size 10m; }
+  }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+
+# --- HAProxy --------------------------------------------------------------------------------------
+cat > "$WORK/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$HAPROXY
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:$BACKEND
+CONF
+haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 & PIDS+=($!); HAPROXY_PID=$!
+
+# --- the gateway, bare and with the full chain -----------------------------------------------------
+dotnet publish src/Gateway -c Release -o "$WORK/gateway" -nologo -v quiet >/dev/null
+cat > "$WORK/bare.yaml" <<CONF
+server: {host: 127.0.0.1, port: $BARE}
+admin: {enabled: false}
+logging: {access_log: false, level: warn}
+routes:
+  - {path: "/*rest", backend: "http://127.0.0.1:$BACKEND"}
+CONF
+cat > "$WORK/full.yaml" <<CONF
+server: {host: 127.0.0.1, port: $FULL}
+admin: {enabled: false}
+logging: {access_log: true, level: warn}
+observability: {metrics: {enabled: true}}
+auth:
+  api_key: {keys: {"$KEY": bench}}
+rate_limiting:
+  global: [{dimension: ip, requests: 1000000000, window_secs: 1}]
+routes:
+  - path: "/*rest"
+    backend: "http://127.0.0.1:$BACKEND"
+    auth: {required: true, methods: [apikey]}
+    rate_limit: [{dimension: api_key, requests: 1000000000, window_secs: 1}]
+CONF
+cat > "$WORK/h2.yaml" <<CONF
+server: {host: 127.0.0.1, port: $H2, http2: true}
+admin: {enabled: false}
+logging: {access_log: false, level: warn}
+routes:
+  - {path: "/*rest", backend: "http://127.0.0.1:$BACKEND"}
+CONF
+"$WORK/gateway/gateway" run "$WORK/bare.yaml" >/dev/null & PIDS+=($!); BARE_PID=$!
+"$WORK/gateway/gateway" run "$WORK/full.yaml" >/dev/null & PIDS+=($!); FULL_PID=$!
+"$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
+for port in $BACKEND $NGINX $HAPROXY $BARE $FULL $H2; do wait_port "$port"; done
+rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = string.rep("x", 1024)
+wrk.headers["Content-Type"] = "application/octet-stream"
+LUA
+
+# One wrk run: prints "req/s p50_ms p99_ms".
+load() { # port path [extra wrk args...]
+  local port=$1 path=$2; shift 2
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port$path" 2>/dev/null | awk '
+    /Requests\/sec/ { rps=$2 }
+    /^ +50%/ { p50=$2 } /^ +99%/ { p99=$2 }
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    END { printf "%s %.3f %.3f\n", rps, ms(p50), ms(p99) }'
+}
+
+declare -A RESULTS
+arms="direct nginx haproxy gateway full"
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; esac; }
+
+echo "warming up"
+for arm in $arms; do DURATION=2 load "$(port_of $arm)" /b100 -H "X-API-Key: $KEY" >/dev/null; done
+
+for payload in $PAYLOADS; do
+  if [ "$payload" = post ]; then path=/post; extra=(-s "$WORK/post.lua"); else path=/b$payload; extra=(); fi
+  for round in $(seq 1 "$ROUNDS"); do
+    for arm in $arms; do
+      RESULTS["$payload,$arm"]+="$(load "$(port_of $arm)" "$path" -H "X-API-Key: $KEY" "${extra[@]}")"$'\n'
+    done
+  done
+done
+
+median() { sort -g | awk '{ v[NR]=$1 } END { if (NR==0) print 0; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
+col() { awk -v c="$1" 'NF { print $c }'; }
+
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t1 -c$CONNECTIONS, ${DURATION}s x $ROUNDS rounds, loopback"
+printf "%-8s %-8s %12s %9s %9s\n" payload arm "req/s" "p50 ms" "p99 ms"
+declare -A RPS P99
+for payload in $PAYLOADS; do
+  for arm in $arms; do
+    data="${RESULTS["$payload,$arm"]}"
+    rps=$(col 1 <<<"$data" | median); p50=$(col 2 <<<"$data" | median); p99=$(col 3 <<<"$data" | median)
+    RPS["$payload,$arm"]=$rps; P99["$payload,$arm"]=$p99
+    printf "%-8s %-8s %12.0f %9.3f %9.3f\n" "$payload" "$arm" "$rps" "$p50" "$p99"
+  done
+done
+
+echo
+printf "%-8s %14s %16s %10s %16s %18s\n" payload "gateway/nginx" "gateway/haproxy" "full/bare" "gateway/direct" "full p99/nginx p99"
+for payload in $PAYLOADS; do
+  awk -v g="${RPS["$payload,gateway"]}" -v n="${RPS["$payload,nginx"]}" -v h="${RPS["$payload,haproxy"]}" -v f="${RPS["$payload,full"]}" \
+      -v d="${RPS["$payload,direct"]}" -v fp="${P99["$payload,full"]}" -v np="${P99["$payload,nginx"]}" -v p="$payload" \
+      'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0) }'
+done
+
+echo
+echo "HTTP/2 (h2load, cleartext prior knowledge, 32 clients x 10 streams, 100 B):"
+for target in "nginx:$NGINX_H2" "gateway:$H2"; do
+  name=${target%%:*}; port=${target##*:}
+  n=$([ "$SMOKE" = 1 ] && echo 2000 || echo 200000)
+  rps=$(h2load -n "$n" -c 32 -m 10 "http://127.0.0.1:$port/b100" 2>/dev/null | awk '/finished in/ { print $4 }')
+  printf "  %-8s %12s req/s\n" "$name" "${rps:-?}"
+done
+
+echo
+echo "RSS (MiB): gateway idle $IDLE_BARE (bare) / $IDLE_FULL (full chain); after load: gateway $(rss $BARE_PID), full $(rss $FULL_PID), nginx $(rss $NGINX_PID), haproxy $(rss $HAPROXY_PID)"
