@@ -147,7 +147,7 @@ load() { # port path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms="direct nginx haproxy gateway full"
+arms=${ARMS:-"direct nginx haproxy gateway full"}
 port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; esac; }
 
 echo "warming up"
@@ -180,7 +180,7 @@ done
 
 echo
 printf "%-8s %14s %16s %10s %16s %18s\n" payload "gateway/nginx" "gateway/haproxy" "full/bare" "gateway/direct" "full p99/nginx p99"
-for payload in $PAYLOADS; do
+[[ " $arms " == *" gateway "* && " $arms " == *" nginx "* && " $arms " == *" haproxy "* && " $arms " == *" full "* && " $arms " == *" direct "* ]] && for payload in $PAYLOADS; do
   awk -v g="${RPS["$payload,gateway"]}" -v n="${RPS["$payload,nginx"]}" -v h="${RPS["$payload,haproxy"]}" -v f="${RPS["$payload,full"]}" \
       -v d="${RPS["$payload,direct"]}" -v fp="${P99["$payload,full"]}" -v np="${P99["$payload,nginx"]}" -v p="$payload" \
       'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0) }'

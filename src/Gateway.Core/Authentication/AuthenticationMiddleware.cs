@@ -12,20 +12,33 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next)
     {
         var feature = context.Features.GetRequiredFeature<GatewayRequestFeature>();
         var policy = feature.Route!.Auth;
-        return policy is null ? next(context) : AuthenticateAsync(context, feature, policy);
+        if (policy is null)
+        {
+            return next(context);
+        }
+
+        // Static keys and in-memory API keys decide synchronously: no state machine on the common path.
+        var pending = Authenticator.AuthenticateAsync(context.Request, policy, feature.Config.Auth, offline: false);
+        return pending.IsCompletedSuccessfully ? Continue(context, feature, pending.Result) : AwaitAsync(context, feature, pending);
     }
 
-    private async Task AuthenticateAsync(HttpContext context, GatewayRequestFeature feature, AuthPolicy policy)
+    private async Task AwaitAsync(HttpContext context, GatewayRequestFeature feature, ValueTask<AuthDecision> pending) =>
+        await Continue(context, feature, await pending.ConfigureAwait(false)).ConfigureAwait(false);
+
+    private Task Continue(HttpContext context, GatewayRequestFeature feature, AuthDecision decision)
     {
-        var decision = await Authenticator.AuthenticateAsync(context.Request, policy, feature.Config.Auth, offline: false).ConfigureAwait(false);
         if (decision.Allowed)
         {
             feature.Identity = decision.Identity;
             feature.User = decision.Identity?.Subject;
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
+        return Refuse(context, decision);
+    }
+
+    private static async Task Refuse(HttpContext context, AuthDecision decision)
+    {
         if (decision.Status == StatusCodes.Status503ServiceUnavailable)
         {
             await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "urn:gateway:problem:auth-unavailable", "Service Unavailable",

@@ -17,7 +17,8 @@ internal sealed class LogSink : IAsyncDisposable
 
     public LogSink(Stream output, int capacity = 65_536)
     {
-        _output = output;
+        // Lines are gathered and written in large blocks: one system call per batch, not per line.
+        _output = new BufferedStream(output, 64 * 1024);
         _queue = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
