@@ -26,6 +26,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
     private Health.HealthChecker? _healthChecker;
+    private Resilience.BackendStateMetrics? _backendMetrics;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, Lifecycle lifecycle, ILogger logger)
     {
@@ -121,6 +122,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         host._healthChecker = new Health.HealthChecker(runtime, time, logs.CreateLogger("Gateway.Health"));
         host._healthChecker.Start();
+        host._backendMetrics = new Resilience.BackendStateMetrics(store);
         _ = runtime.Auth.WarmUpAsync();
         _ = runtime.RateLimiter.WarmUpAsync();
         lifecycle.MarkReady();
@@ -150,6 +152,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         {
             await _healthChecker.DisposeAsync().ConfigureAwait(false);
         }
+
+        _backendMetrics?.Dispose();
 
         await Store.Current.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
