@@ -30,8 +30,14 @@ internal static class ClientAddress
         return forwarded.Count > 0 ? FromChain(Hops(forwarded, forwardedStyle: true), config, peer) : peer;
     }
 
-    public static IPAddress? Normalize(IPAddress? address) =>
-        address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+    public static IPAddress? Normalize(IPAddress? address) => address switch
+    {
+        { IsIPv4MappedToIPv6: true } => address.MapToIPv4(),
+
+        // A zone (fe80::1%eth0) says which interface, not who: the same client whatever the zone.
+        { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6, ScopeId: not 0 } => new IPAddress(address.GetAddressBytes()),
+        _ => address,
+    };
 
     private static IPAddress FromChain(List<string> hops, RuntimeConfig config, IPAddress peer)
     {

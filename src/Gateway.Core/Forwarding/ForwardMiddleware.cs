@@ -24,7 +24,7 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
         var route = feature.Route!;
         if (route.Mock is { } mock)
         {
-            return mock.WriteAsync(context);
+            return mock.WriteAsync(context, feature.RateLimit);
         }
 
         if (context.Request.ContentLength is null && context.Request.Headers.ContainsKey("Transfer-Encoding"))

@@ -22,7 +22,7 @@ internal sealed class MockResponse
 
     public bool HasContentType { get; }
 
-    public Task WriteAsync(HttpContext context)
+    public Task WriteAsync(HttpContext context, in RateLimiting.RateLimitOutcome rateLimit)
     {
         var response = context.Response;
         response.StatusCode = Status;
@@ -30,6 +30,9 @@ internal sealed class MockResponse
         {
             response.Headers[name] = value;
         }
+
+        // The gateway's own rate-limit headers win over configured ones, as they do over a backend's.
+        RateLimiting.RateLimitHeaders.Apply(response.Headers, rateLimit);
 
         if (Body.Length == 0)
         {

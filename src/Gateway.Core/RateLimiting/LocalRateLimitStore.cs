@@ -16,14 +16,28 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
 
     public int Count => _entries.Count;
 
+    /// <summary>Where clients go while the table is full of active ones: they share one bucket per limit.</summary>
+    private static readonly object Overflow = new();
+
     public LimitDecision Acquire(CompiledLimit limit, object partition)
     {
         var now = time.GetTimestamp();
+        if (partition is string { Length: > MaxPartitionLength } text)
+        {
+            // Long client values (header dimension) are kept as a fixed-size digest, so bytes stay bounded too.
+            partition = Digest(text);
+        }
+
         if (!_entries.TryGetValue((limit.Index, partition), out var entry))
         {
             if (_entries.Count >= maxKeys)
             {
                 Sweep(now);
+                if (_entries.Count >= maxKeys)
+                {
+                    // Never evict a live counter (that would let a client start afresh on demand): newcomers share.
+                    partition = Overflow;
+                }
             }
 
             entry = _entries.GetOrAdd((limit.Index, partition), static (_, state) => new Entry(state.limit, state.now), (limit, now));
@@ -50,10 +64,10 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
         if (entry.Tokens >= 1)
         {
             entry.Tokens -= 1;
-            return new LimitDecision(true, limit.Requests, (long)entry.Tokens, TimeSpan.FromSeconds((limit.Burst - entry.Tokens) / rate));
+            return new LimitDecision(true, limit.Burst, (long)entry.Tokens, TimeSpan.FromSeconds((limit.Burst - entry.Tokens) / rate));
         }
 
-        return new LimitDecision(false, limit.Requests, 0, TimeSpan.FromSeconds((1 - entry.Tokens) / rate));
+        return new LimitDecision(false, limit.Burst, 0, TimeSpan.FromSeconds((1 - entry.Tokens) / rate));
     }
 
     private LimitDecision FixedWindow(Entry entry, CompiledLimit limit, long now)
@@ -103,11 +117,28 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
             return new LimitDecision(true, limit.Requests, Math.Max(0, (long)(limit.Requests - estimate - 1)), reset);
         }
 
-        // Wait until enough of the previous window has slid out (or the current one ends).
-        var retry = entry.Previous > 0
-            ? TimeSpan.FromSeconds(Math.Min(reset.TotalSeconds, (estimate + 1 - limit.Requests) / entry.Previous * limit.Window.TotalSeconds))
-            : reset;
-        return new LimitDecision(false, limit.Requests, 0, retry);
+        return new LimitDecision(false, limit.Requests, 0, SlidingWait(entry, limit, elapsed, estimate));
+    }
+
+    /// <summary>
+    /// The wait until one more request fits: while the current window runs, only the previous one slides out;
+    /// after it, the current count becomes the previous one and slides out in turn.
+    /// </summary>
+    private static TimeSpan SlidingWait(Entry entry, CompiledLimit limit, TimeSpan elapsed, double estimate)
+    {
+        var window = limit.Window.TotalSeconds;
+        var reset = window - elapsed.TotalSeconds;
+        if (entry.Previous > 0)
+        {
+            var within = (estimate + 1 - limit.Requests) / entry.Previous * window;
+            if (within <= reset)
+            {
+                return TimeSpan.FromSeconds(within);
+            }
+        }
+
+        var after = entry.Current > 0 ? window * Math.Max(0, 1 - ((limit.Requests - 1) / entry.Current)) : 0;
+        return TimeSpan.FromSeconds(reset + after);
     }
 
     private void Sweep(long now)
@@ -119,24 +150,13 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
 
         try
         {
+            // Only entries whose state no longer matters go: idle for two windows, or a token bucket full again.
             foreach (var (key, entry) in _entries)
             {
-                if (time.GetElapsedTime(entry.LastSeen, now) > entry.Window * 2)
+                if (key.Partition != Overflow && time.GetElapsedTime(entry.LastSeen, now) > entry.Window * 2)
                 {
                     _entries.TryRemove(key, out _);
                 }
-            }
-
-            // Still full of active clients: drop some arbitrarily rather than grow without bound.
-            var excess = _entries.Count - (maxKeys * 9 / 10);
-            foreach (var key in _entries.Keys)
-            {
-                if (excess-- <= 0)
-                {
-                    break;
-                }
-
-                _entries.TryRemove(key, out _);
             }
         }
         finally
@@ -144,6 +164,11 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
             Volatile.Write(ref _sweeping, 0);
         }
     }
+
+    private const int MaxPartitionLength = 64;
+
+    private static string Digest(string text) =>
+        "#" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..32];
 
     private sealed class Entry(CompiledLimit limit, long now)
     {

@@ -28,11 +28,15 @@ internal sealed partial class RateLimiter : IAsyncDisposable
     private readonly RedisRateLimitStore? _redis;
     private readonly bool _failOpen;
     private readonly ILogger? _logger;
+    private readonly Lock _transitionGate = new();
+    private readonly TimeProvider _time;
     private int _redisDown;
+    private long _lastAttempt;
 
     public RateLimiter(RateLimitingConfig? config, TimeProvider time, ILogger? logger)
     {
         _logger = logger;
+        _time = time;
         _failOpen = config?.FailureMode != "closed";
         _local = new LocalRateLimitStore(Parse(config?.LocalAlgorithm ?? "token_bucket"), config?.MaxKeys ?? 100_000, time);
         if (config?.Redis is { } redis)
@@ -60,7 +64,8 @@ internal sealed partial class RateLimiter : IAsyncDisposable
         LimitDimension.User => feature.Identity?.Subject,
         LimitDimension.ApiKey => feature.Identity?.ApiKey?.Id,
         LimitDimension.Route => feature.Route!.Id,
-        _ => context.Request.Headers[limit.HeaderName!] is { Count: > 0 } values ? values[0] ?? "" : "",
+        // All values joined, as the backend will read them: a second copy of the header cannot hide the first.
+        _ => context.Request.Headers[limit.HeaderName!] is { Count: > 0 } values ? values.Count == 1 ? values[0] ?? "" : values.ToString() : "",
     };
 
     /// <summary>In-memory decision for every limit (no Redis): synchronous and allocation-free for known clients.</summary>
@@ -80,6 +85,12 @@ internal sealed partial class RateLimiter : IAsyncDisposable
 
     public async ValueTask<RateLimitOutcome> EvaluateAsync(CompiledLimit[] limits, HttpContext context, GatewayRequestFeature feature)
     {
+        if (RecentlyDown())
+        {
+            // Redis failed a moment ago: do not spend every request's budget waiting on it again.
+            return _failOpen ? EvaluateLocal(limits, context, feature) : Unavailable(limits);
+        }
+
         var decisions = new Task<LimitDecision>[limits.Length];
         var partitions = new object?[limits.Length];
         for (var i = 0; i < limits.Length; i++)
@@ -101,12 +112,13 @@ internal sealed partial class RateLimiter : IAsyncDisposable
                 outcome = Combine(outcome, limits[i], await decisions[i].ConfigureAwait(false));
                 MarkUp();
             }
-            catch (Exception e) when (e is TimeoutException or StackExchange.Redis.RedisException or ObjectDisposedException)
+            catch (Exception e) when (e is TimeoutException or StackExchange.Redis.RedisException or ObjectDisposedException
+                or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
             {
                 MarkDown(e);
                 if (!_failOpen)
                 {
-                    return new RateLimitOutcome(false, true, limits[i].Requests, 0, TimeSpan.FromSeconds(1), limits[i]);
+                    return Unavailable(limits);
                 }
 
                 outcome = Combine(outcome, limits[i], _local.Acquire(limits[i], partitions[i]!));
@@ -114,6 +126,29 @@ internal sealed partial class RateLimiter : IAsyncDisposable
         }
 
         return outcome;
+    }
+
+    private static RateLimitOutcome Unavailable(CompiledLimit[] limits) => new(false, true, 0, 0, TimeSpan.FromSeconds(1), limits[0]);
+
+    /// <summary>How long after a failure requests skip Redis before one of them tries it again.</summary>
+    private static readonly TimeSpan RetryRedisAfter = TimeSpan.FromSeconds(1);
+
+    private bool RecentlyDown()
+    {
+        if (Volatile.Read(ref _redisDown) == 0)
+        {
+            return false;
+        }
+
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastAttempt);
+        if (_time.GetElapsedTime(last, now) < RetryRedisAfter)
+        {
+            return true;
+        }
+
+        // One request goes through to probe Redis; the others keep skipping it.
+        return Interlocked.CompareExchange(ref _lastAttempt, now, last) != last;
     }
 
     private Task<LimitDecision> AcquireAsync(CompiledLimit limit, object partition) =>
@@ -141,8 +176,15 @@ internal sealed partial class RateLimiter : IAsyncDisposable
 
     private void MarkDown(Exception error)
     {
-        if (Interlocked.Exchange(ref _redisDown, 1) == 0)
+        Interlocked.Exchange(ref _lastAttempt, _time.GetTimestamp());
+        lock (_transitionGate)
         {
+            if (_redisDown == 1)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _redisDown, 1);
             RateLimitMetrics.Transition("down");
             if (_logger is not null)
             {
@@ -153,8 +195,20 @@ internal sealed partial class RateLimiter : IAsyncDisposable
 
     private void MarkUp()
     {
-        if (Volatile.Read(ref _redisDown) == 1 && Interlocked.Exchange(ref _redisDown, 0) == 1)
+        if (Volatile.Read(ref _redisDown) == 0)
         {
+            return;
+        }
+
+        // Transitions are decided and logged under one lock, so the log's last line is the current state.
+        lock (_transitionGate)
+        {
+            if (_redisDown == 0)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _redisDown, 0);
             RateLimitMetrics.Transition("up");
             if (_logger is not null)
             {

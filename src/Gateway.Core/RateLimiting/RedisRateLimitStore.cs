@@ -102,7 +102,7 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
         var allowed = (long)result[0] == 1;
         var remaining = Math.Max(0, (long)result[1]);
         var reset = TimeSpan.FromTicks(Math.Max(0, (long)result[2]) * 10);
-        return new LimitDecision(allowed, limit.Requests, remaining, reset);
+        return new LimitDecision(allowed, Algorithm == LimitAlgorithm.TokenBucket ? limit.Burst : limit.Requests, remaining, reset);
     }
 
     /// <summary>Connects and loads the script, so the first real decision is one round trip.</summary>

@@ -110,9 +110,9 @@ internal static class RoutesCommand
             policies.Add(auth.Describe());
         }
 
-        if (source.RateLimit is { Count: > 0 } limits)
+        if (route.RateLimits.Length > 0)
         {
-            policies.Add("rate_limit(" + string.Join(',', limits.Select(l => $"{l.Dimension}:{l.Requests}/{l.WindowSecs}s")) + ")");
+            policies.Add("rate_limit(" + string.Join(", ", route.RateLimits.Select(l => (l.Scope.StartsWith("global", StringComparison.Ordinal) ? "global " : "") + l.Description)) + ")");
         }
 
         if (route.Backends is { } group)

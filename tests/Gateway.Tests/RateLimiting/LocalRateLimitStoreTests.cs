@@ -115,6 +115,24 @@ public sealed class LocalRateLimitStoreTests
     }
 
     [Fact]
+    public void Sliding_window_retry_after_lets_the_next_request_through()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new LocalRateLimitStore(LimitAlgorithm.SlidingWindow, 1000, time);
+        var limit = Limit(5, 10);
+        LimitDecision last = default;
+        for (var i = 0; i < 7; i++)
+        {
+            last = store.Acquire(limit, Client);
+            time.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.False(last.Allowed);
+        time.Advance(last.Reset - TimeSpan.FromMilliseconds(500) + TimeSpan.FromMilliseconds(1));
+        Assert.True(store.Acquire(limit, Client).Allowed);
+    }
+
+    [Fact]
     public void Clients_are_counted_apart_and_state_stays_bounded()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -129,6 +147,14 @@ public sealed class LocalRateLimitStoreTests
             store.Acquire(limit, new IPAddress(BitConverter.GetBytes(i + 1_000_000)));
         }
 
-        Assert.True(store.Count <= 1000, $"{store.Count} keys tracked");
+        // Bounded (plus the one bucket newcomers share while full), and the flood reset nobody's counter.
+        Assert.True(store.Count <= 1001, $"{store.Count} keys tracked");
+        Assert.False(store.Acquire(limit, IPAddress.Parse("10.0.0.1")).Allowed);
+
+        // Long client values (header dimension) are kept as digests: the same value still maps to one bucket.
+        var longValue = new string('v', 10_000);
+        var fresh = new LocalRateLimitStore(LimitAlgorithm.TokenBucket, 1000, time);
+        Assert.True(fresh.Acquire(limit, longValue).Allowed);
+        Assert.False(fresh.Acquire(limit, new string('v', 10_000)).Allowed);
     }
 }

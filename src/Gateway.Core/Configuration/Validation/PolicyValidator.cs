@@ -10,6 +10,11 @@ internal static class PolicyValidator
             ValidationRules.OneOf(d, "rate_limiting.algorithm", rl.Algorithm, "sliding_window", "fixed_window", "token_bucket");
             ValidationRules.OneOf(d, "rate_limiting.local_algorithm", rl.LocalAlgorithm, "sliding_window", "fixed_window", "token_bucket");
             ValidationRules.InRange(d, "rate_limiting.max_keys", rl.MaxKeys, 100, 100_000_000);
+            var bucket = rl.Redis is null ? rl.LocalAlgorithm : rl.Algorithm;
+            if (bucket != "token_bucket" && (rl.Global.Any(r => r.Burst is not null) || config.Routes.Any(r => r.RateLimit?.Any(l => l.Burst is not null) == true)))
+            {
+                d.Warning("rate_limiting", $"burst applies to token_bucket only; with {bucket} it is ignored");
+            }
             ValidationRules.OneOf(d, "rate_limiting.failure_mode", rl.FailureMode, "open", "closed");
             for (var i = 0; i < rl.Global.Count; i++)
             {
@@ -154,7 +159,10 @@ internal static class PolicyValidator
             d.Error(path + ".requests", $"must be greater than 0 (got {rule.Requests})");
         }
 
-        ValidationRules.Positive(d, path + ".window_secs", rule.WindowSecs);
+        if (!(rule.WindowSecs >= 0.001) || rule.WindowSecs > ValidationRules.MaxValue)
+        {
+            d.Error(path + ".window_secs", $"must be between 0.001 and {ValidationRules.MaxValue:0} seconds (got {rule.WindowSecs})");
+        }
         if (rule.Burst is long burst && burst < rule.Requests)
         {
             d.Error(path + ".burst", $"must be at least requests ({rule.Requests}); got {burst}");
