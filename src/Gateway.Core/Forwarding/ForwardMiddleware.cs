@@ -44,11 +44,13 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
         var retry = route.Retry;
         retry?.Budget.RecordRequest();
         var replayable = RetryPolicy.IsReplayable(context.Request);
+        var deadline = Stopwatch.GetTimestamp();
+        var requestConfig = route.RequestConfig;
         List<Backend>? tried = null;
         for (var attempt = 0; ; attempt++)
         {
-            var backend = group.Select(context, feature.ClientIp, tried);
-            if (backend is null || !TryEnter(backend, out var probe))
+            var (backend, probe) = Enter(group, context, feature, tried);
+            if (backend is null)
             {
                 await NoBackendAsync(context, group).ConfigureAwait(false);
                 return;
@@ -56,14 +58,23 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
 
             feature.Backend = backend;
             var canRetry = retry is not null && attempt < retry.MaxRetries;
-            feature.RetryableStatus = canRetry && replayable;
+            feature.RetryableStatus = canRetry && replayable && retry!.Budget.HasRoom();
             var started = Stopwatch.GetTimestamp();
             backend.Started();
-            var error = await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, route.RequestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
+            var error = await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, requestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
             feature.UpstreamTicks += Stopwatch.GetTimestamp() - started;
 
             var failure = Classify(context, error, feature);
             var success = failure is null;
+            if (failure is { Kind: "client" })
+            {
+                // The client went away or sent a bad body: that says nothing about the backend.
+                backend.Finished(true);
+                backend.Breaker?.Abandon(probe);
+                await WriteFailureAsync(context, feature, failure.Value).ConfigureAwait(false);
+                return;
+            }
+
             backend.Finished(success);
             backend.Breaker?.Record(success, probe);
             backend.Health.RecordPassive(success);
@@ -79,15 +90,20 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
             }
 
             ResilienceMetrics.Error(backend.Name, failure!.Value.Kind);
-            var retryable = failure.Value.NothingSent || (replayable && failure.Value.Kind != "client");
-            if (canRetry && retryable && !context.RequestAborted.IsCancellationRequested && retry!.Budget.TryRetry())
+            var retryable = failure.Value.NothingSent || replayable;
+
+            // The route's timeout bounds all attempts together: a retry gets what is left of it.
+            var backoff = retry?.Backoff(attempt + 1) ?? TimeSpan.Zero;
+            var left = route.Timeout - Stopwatch.GetElapsedTime(deadline) - backoff;
+            if (canRetry && retryable && left > TimeSpan.FromMilliseconds(10) && !context.RequestAborted.IsCancellationRequested && retry!.Budget.TryRetry())
             {
                 ResilienceMetrics.Retry(route.Id);
                 (tried ??= []).Add(backend);
                 ResetForRetry(context);
+                requestConfig = route.RequestConfig with { ActivityTimeout = left };
                 try
                 {
-                    await Task.Delay(retry.Backoff(attempt + 1), context.RequestAborted).ConfigureAwait(false);
+                    await Task.Delay(backoff, context.RequestAborted).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -102,11 +118,37 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
         }
     }
 
-    private static bool TryEnter(Backend backend, out bool probe)
+    /// <summary>
+    /// Picks a backend and takes its breaker's permission. A breaker that refuses at that moment (its half-open
+    /// probes just got taken) sends the choice to the next candidate rather than failing the request.
+    /// </summary>
+    private static (Backend? Backend, bool Probe) Enter(LoadBalancing.BackendGroup group, HttpContext context, GatewayRequestFeature feature, List<Backend>? tried)
     {
-        probe = false;
-        return backend.Breaker is not { } breaker || breaker.TryAcquire(out probe);
+        List<Backend>? refused = null;
+        for (var i = 0; i <= group.Backends.Length; i++)
+        {
+            var backend = group.Select(context, feature.ClientIp, refused is null ? tried : [.. tried ?? [], .. refused]);
+            if (backend is null || refused?.Contains(backend) == true)
+            {
+                return (null, false);
+            }
+
+            if (backend.Breaker is null)
+            {
+                return (backend, false);
+            }
+
+            if (backend.Breaker.TryAcquire(out var probe))
+            {
+                return (backend, probe);
+            }
+
+            (refused ??= []).Add(backend);
+        }
+
+        return (null, false);
     }
+
 
     /// <summary>What went wrong with one attempt, or null when the backend answered (below 500, or a 5xx that is passed on).</summary>
     private static AttemptFailure? Classify(HttpContext context, ForwarderError error, GatewayRequestFeature feature)
@@ -163,7 +205,7 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
     private static Task NoBackendAsync(HttpContext context, LoadBalancing.BackendGroup group)
     {
         var wait = RateLimiting.RateLimitHeaders.Seconds(group.RetryAfter()).ToString(CultureInfo.InvariantCulture);
-        var breakersOpen = group.Backends.All(b => b.Breaker?.State == BreakerState.Open);
+        var breakersOpen = group.BreakersClosedTheWay();
         return Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
             breakersOpen ? "urn:gateway:problem:circuit-open" : "urn:gateway:problem:no-healthy-backend", "Service Unavailable",
             breakersOpen ? "The backend's circuit breaker is open after repeated failures." : "No healthy backend can take this request.",

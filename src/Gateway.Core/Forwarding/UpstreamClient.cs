@@ -18,7 +18,9 @@ internal sealed class UpstreamClient : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
-            ConnectTimeout = connectTimeout,
+            // Connecting is timed here, so that a connect timeout reads as a connection error (nothing was sent:
+            // safe to retry, answered 502) and never as the backend being slow to answer (504).
+            ConnectCallback = (context, cancel) => ConnectAsync(context.DnsEndPoint, connectTimeout, cancel),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxResponseHeadersLength = 64,
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
@@ -27,6 +29,29 @@ internal sealed class UpstreamClient : IDisposable
     }
 
     public HttpMessageInvoker Invoker { get; }
+
+    private static async ValueTask<Stream> ConnectAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new HttpRequestException(HttpRequestError.ConnectionError, $"connecting to {endpoint.Host}:{endpoint.Port} timed out after {timeout.TotalSeconds:0.###} s",
+                new TimeoutException());
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     public void Dispose() => Invoker.Dispose();
 }

@@ -19,7 +19,8 @@ internal static class UpstreamPlanner
     public static UpstreamPlan Plan(HttpRequest request, CompiledRoute route, NormalizedTarget target, RuntimeConfig config, IPAddress peer, string requestId,
         TraceContext trace, Authentication.Identity? identity)
     {
-        var backend = route.Backends!.Backends[0];
+        // The backend the balancer would pick for this request (exact for the hash strategies).
+        var backend = route.Backends!.Select(request.HttpContext, peer, null) ?? route.Backends.Backends[0];
         var removed = new List<string>();
         var nominated = new HashSet<string>(HopByHop.Nominated(HopByHop.AsServerSees(request.Headers.Connection)), StringComparer.OrdinalIgnoreCase);
         var trusted = config.TrustedProxies.Length > 0 && config.IsTrustedProxy(peer);

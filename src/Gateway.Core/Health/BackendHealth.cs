@@ -52,6 +52,30 @@ internal sealed class BackendHealth(HealthCheckConfig? config, TimeProvider time
         }
     }
 
+    /// <summary>At least how long until the backend may be healthy again (zero when it is).</summary>
+    public TimeSpan RetryAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var wait = TimeSpan.Zero;
+                if (EjectedLocked())
+                {
+                    wait = TimeSpan.FromSeconds(Config!.EjectionSecs) - time.GetElapsedTime(_ejectedAt);
+                }
+
+                if (!_activeHealthy)
+                {
+                    var active = TimeSpan.FromSeconds(Config!.IntervalSecs * Math.Max(1, Config.HealthyThreshold - _activeSuccesses));
+                    wait = active > wait ? active : wait;
+                }
+
+                return wait;
+            }
+        }
+    }
+
     public void RecordActive(bool success)
     {
         if (Config is null)

@@ -13,8 +13,9 @@ namespace Gateway.LoadBalancing;
 internal sealed class BackendGroup
 {
     private const int VirtualNodesPerWeight = 100;
+    private const int MaxRingPoints = 100_000;
     private readonly Lock _weightedGate = new();
-    private readonly int[] _currentWeights;
+    private readonly long[] _currentWeights;
     private readonly (ulong Hash, int Owner)[] _ring;
     private int _next = -1;
 
@@ -24,7 +25,7 @@ internal sealed class BackendGroup
         Strategy = strategy;
         HashOn = hashOn;
         PanicMode = panicMode;
-        _currentWeights = new int[backends.Length];
+        _currentWeights = new long[backends.Length];
         _ring = strategy == "consistent_hash" ? BuildRing(backends) : [];
     }
 
@@ -71,19 +72,42 @@ internal sealed class BackendGroup
         }
     }
 
-    /// <summary>How long until some backend may take traffic again (for Retry-After), at least one second.</summary>
+    /// <summary>How long until some backend may take traffic again (for Retry-After).</summary>
     public TimeSpan RetryAfter()
     {
         var soonest = TimeSpan.MaxValue;
         foreach (var backend in Backends)
         {
-            if (backend.Breaker is { } breaker && breaker.RetryAfter > TimeSpan.Zero && breaker.RetryAfter < soonest)
+            var wait = TimeSpan.Zero;
+            if (backend.Breaker is { } breaker)
             {
-                soonest = breaker.RetryAfter;
+                // Open: until half-open. Half-open with its probes busy: a moment.
+                wait = breaker.State == Resilience.BreakerState.HalfOpen ? TimeSpan.FromSeconds(1) : breaker.RetryAfter;
+            }
+
+            var health = backend.Health.RetryAfter;
+            wait = health > wait ? health : wait;
+            if (wait < soonest)
+            {
+                soonest = wait;
             }
         }
 
-        return soonest == TimeSpan.MaxValue ? TimeSpan.FromSeconds(5) : soonest;
+        return soonest == TimeSpan.MaxValue || soonest <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : soonest;
+    }
+
+    /// <summary>Every backend is held back by its breaker (open, or half-open with its probes busy).</summary>
+    public bool BreakersClosedTheWay()
+    {
+        foreach (var backend in Backends)
+        {
+            if (backend.Breaker is not { } breaker || breaker.CanAttempt())
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private int Collect(Span<int> candidates, List<Backend>? tried, bool ignoreHealth)
@@ -139,7 +163,7 @@ internal sealed class BackendGroup
     {
         lock (_weightedGate)
         {
-            var total = 0;
+            long total = 0;
             var best = -1;
             foreach (var i in candidates)
             {
@@ -175,13 +199,13 @@ internal sealed class BackendGroup
 
     private int WeightedRandom(ReadOnlySpan<int> candidates)
     {
-        var total = 0;
+        long total = 0;
         foreach (var i in candidates)
         {
             total += Backends[i].Weight;
         }
 
-        var roll = Random.Shared.Next(total);
+        var roll = Random.Shared.NextInt64(total);
         foreach (var i in candidates)
         {
             roll -= Backends[i].Weight;
@@ -243,10 +267,14 @@ internal sealed class BackendGroup
 
     private static (ulong, int)[] BuildRing(Backend[] backends)
     {
+        // 100 points per weight unit, scaled down so the ring stays within 100,000 points (at least one each).
+        var units = backends.Sum(b => (long)b.Weight);
+        var perUnit = Math.Min(VirtualNodesPerWeight, MaxRingPoints / (double)units);
         var ring = new List<(ulong, int)>();
         for (var i = 0; i < backends.Length; i++)
         {
-            for (var v = 0; v < backends[i].Weight * VirtualNodesPerWeight; v++)
+            var points = Math.Max(1, (int)(backends[i].Weight * perUnit));
+            for (var v = 0; v < points; v++)
             {
                 ring.Add((Fnv($"{backends[i].Name}#{v}"), i));
             }

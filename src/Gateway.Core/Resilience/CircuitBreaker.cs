@@ -96,6 +96,20 @@ internal sealed class CircuitBreaker(CircuitBreakerConfig config, TimeProvider t
         }
     }
 
+    /// <summary>Gives back a probe slot without an outcome (the client went away: says nothing of the backend).</summary>
+    public void Abandon(bool probe)
+    {
+        if (!probe)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _probes = Math.Max(0, _probes - 1);
+        }
+    }
+
     public void Record(bool success, bool probe)
     {
         lock (_gate)

@@ -25,6 +25,16 @@ internal sealed class RetryBudget(double ratio, TimeProvider time)
         }
     }
 
+    /// <summary>Whether a retry would be allowed now (without taking it).</summary>
+    public bool HasRoom()
+    {
+        lock (_gate)
+        {
+            Roll();
+            return _retries + _previousRetries < Math.Max(MinimumRetries, (_requests + _previousRequests) * ratio);
+        }
+    }
+
     public bool TryRetry()
     {
         lock (_gate)

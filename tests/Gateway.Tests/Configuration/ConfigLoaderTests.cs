@@ -60,7 +60,7 @@ public sealed class ConfigLoaderTests
         Assert.Contains(errors, e => e.StartsWith("gw.yaml:3:17: server.timeout_secs: must be a number of seconds between 0 and", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("gw.yaml:6:14: routes[0].backend: must be an absolute http(s) URL", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("gw.yaml:7:11: routes[1].path: 'b' must start with '/'", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("gw.yaml:10:17: routes[1].backends[0].weight: must be greater than 0", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("gw.yaml:10:17: routes[1].backends[0].weight: must be between 1 and 10000", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("routes[2]: has more than one target", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("routes[3]: needs a target", StringComparison.Ordinal));
         Assert.True(errors.Length >= 7);

@@ -169,6 +169,25 @@ public sealed class BackendGroupTests
     }
 
     [Fact]
+    public void Large_weights_stay_exact_and_bounded()
+    {
+        var weighted = Spread(new BackendGroup(Backends(10_000, 10_000, 1), "weighted", null, false), 20_001);
+        Assert.Equal([10_000, 10_000, 1], weighted.Values);
+        var random = Spread(new BackendGroup(Backends(10_000, 10_000), "random", null, false), 1000);
+        Assert.All(random.Values, c => Assert.InRange(c, 350, 650));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var ring = new BackendGroup(Backends(10_000, 100), "consistent_hash", "ip", false);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2));
+        var hits = Spread(ring, 20_000, i => new IPAddress(BitConverter.GetBytes(i + 1)));
+        Assert.InRange(hits.Values.Last(), 1, 1000);
+
+        var config = Gateway.Configuration.ConfigLoader.LoadText("routes:\n  - {path: /a, backends: [{url: \"http://127.0.0.1:1\", weight: 10001}], load_balancer: {strategy: random, hash_on: ip}}\n", "w.yaml", ".", _ => null);
+        Assert.Contains(config.Errors, e => e.Path == "routes[0].backends[0].weight");
+        Assert.Contains(config.Warnings, w => w.Path == "routes[0].load_balancer.hash_on");
+    }
+
+    [Fact]
     public void Retry_budget_caps_retries_to_a_share_of_requests()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

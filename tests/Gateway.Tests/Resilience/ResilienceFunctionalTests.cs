@@ -204,6 +204,77 @@ public sealed class ResilienceFunctionalTests
     }
 
     [Fact]
+    public async Task A_connect_timeout_is_a_502_and_safe_to_retry_even_for_post()
+    {
+        var (listener, fillers, blackhole) = RawBackend.Blackhole();
+        try
+        {
+            await using var good = await Named("good");
+            await using var gateway = await TestGateway.StartAsync($$$"""
+                server: {host: 127.0.0.1, port: 0, timeout_secs: 10, connect_timeout_secs: 0.5}
+                retry: {max_retries: 1, initial_backoff_ms: 1, max_backoff_ms: 5}
+                routes:
+                  - {path: /alone, backend: "{{{blackhole}}}", retry: {max_retries: 0}}
+                  - path: /pair
+                    backends: [{url: "{{{blackhole}}}"}, {url: "{{{good.Url}}}"}]
+                """);
+            var watch = Stopwatch.StartNew();
+            using var alone = await gateway.Client.GetAsync("/alone");
+            Assert.Equal(HttpStatusCode.BadGateway, alone.StatusCode);
+            Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3));
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await gateway.Client.PostAsync("/pair", new StringContent("order"))).StatusCode);
+            }
+
+            Assert.Equal(4, good.Requests);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+            listener.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Retries_share_the_route_timeout_and_client_aborts_are_not_backend_failures()
+    {
+        using var hang = RawBackend.Hang();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            retry: {max_retries: 3, initial_backoff_ms: 1, max_backoff_ms: 5}
+            routes:
+              - {path: /slow, backend: "{{{hang.Url}}}", timeout_secs: 1}
+            """);
+        var watch = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, (await gateway.Client.GetAsync("/slow")).StatusCode);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2.5), $"took {watch.Elapsed}");
+
+        var slow = 0;
+        await using var sleepy = await TestBackend.StartAsync(async context =>
+        {
+            if (Interlocked.Increment(ref slow) <= 3)
+            {
+                await Task.Delay(2000, context.RequestAborted);
+            }
+        });
+        await using var guarded = await TestGateway.StartAsync($$$"""
+            circuit_breaker: {failure_threshold: 3, success_threshold: 1, timeout_secs: 30, half_open_requests: 1}
+            routes:
+              - path: /api
+                backend: "{{{sleepy.Url}}}"
+                health_check: {passive_enabled: true, unhealthy_threshold: 2, ejection_secs: 30}
+            """);
+        for (var i = 0; i < 3; i++)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => guarded.Client.GetAsync("/api", cts.Token));
+        }
+
+        await Task.Delay(200);
+        Assert.Equal(HttpStatusCode.OK, (await guarded.Client.GetAsync("/api")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_dead_backend_costs_a_fast_502_not_a_timeout()
     {
         await using var gateway = await TestGateway.StartAsync($$$"""

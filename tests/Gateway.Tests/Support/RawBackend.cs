@@ -57,6 +57,34 @@ public sealed class RawBackend : IDisposable
         socket.Close();
     });
 
+    /// <summary>
+    /// An address whose connections never complete: a listener that never accepts, its queue filled, so the
+    /// kernel drops further handshakes (like a firewall that drops packets).
+    /// </summary>
+    public static (Socket Listener, List<Socket> Fillers, string Url) Blackhole()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        for (var i = 0; i < 8; i++)
+        {
+            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
+            try
+            {
+                filler.Connect(endpoint);
+            }
+            catch (SocketException)
+            {
+            }
+
+            fillers.Add(filler);
+        }
+
+        return (listener, fillers, $"http://127.0.0.1:{endpoint.Port}");
+    }
+
     /// <summary>A port on which nothing listens (connections are refused).</summary>
     public static int ClosedPort()
     {

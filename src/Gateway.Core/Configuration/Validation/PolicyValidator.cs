@@ -79,7 +79,7 @@ internal static class PolicyValidator
                 ValidationRules.Timeout(d, path + ".health_check.ejection_secs", hc.EjectionSecs);
                 if (hc.TimeoutSecs >= hc.IntervalSecs)
                 {
-                    d.Warning(path + ".health_check.timeout_secs", $"is not shorter than interval_secs ({hc.IntervalSecs}); checks may overlap");
+                    d.Warning(path + ".health_check.timeout_secs", $"is not shorter than interval_secs ({hc.IntervalSecs}); a slow backend is then probed back to back");
                 }
 
                 if (route.Mock is not null)
@@ -192,7 +192,6 @@ internal static class PolicyValidator
 
         ValidationRules.InRange(d, path + ".max_retries", retry.MaxRetries, 0, 10);
         ValidationRules.NotNegative(d, path + ".initial_backoff_ms", retry.InitialBackoffMs);
-        ValidationRules.NotNegative(d, path + ".max_backoff_ms", retry.MaxBackoffMs);
         if (retry.MaxBackoffMs < retry.InitialBackoffMs)
         {
             d.Error(path + ".max_backoff_ms", $"must be at least initial_backoff_ms ({retry.InitialBackoffMs})");

@@ -5,6 +5,8 @@ namespace Gateway.Configuration.Validation;
 /// <summary>Route paths, conditions, backends and mocks.</summary>
 internal static class RouteValidator
 {
+    public const int MaxWeight = 10_000;
+
     private static readonly HashSet<string> FramingHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
@@ -61,6 +63,10 @@ internal static class RouteValidator
                 if (lb.HashOn is { } hashOn && !IsHashOn(hashOn))
                 {
                     d.Error(path + ".load_balancer.hash_on", $"'{hashOn}' must be header:NAME, cookie:NAME or ip");
+                }
+                else if (lb.HashOn is not null && lb.Strategy != "consistent_hash")
+                {
+                    d.Warning(path + ".load_balancer.hash_on", $"is used by consistent_hash only; with {lb.Strategy} it is ignored");
                 }
             }
 
@@ -138,9 +144,9 @@ internal static class RouteValidator
                     d.Warning(backendPath + ".url", $"'{backends[j].Url}' is listed twice; give it a higher weight instead");
                 }
 
-                if (backends[j].Weight <= 0)
+                if (backends[j].Weight is <= 0 or > MaxWeight)
                 {
-                    d.Error(backendPath + ".weight", $"must be greater than 0 (got {backends[j].Weight})");
+                    d.Error(backendPath + ".weight", $"must be between 1 and {MaxWeight} (got {backends[j].Weight})");
                 }
             }
         }
@@ -228,7 +234,7 @@ internal static class RouteValidator
     private static bool IsHashOn(string value) =>
         value == "ip"
         || (value.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]))
-        || (value.StartsWith("cookie:", StringComparison.Ordinal) && value.Length > 7);
+        || (value.StartsWith("cookie:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]));
 
     private static void WarnShadowed(GatewayConfig config, RoutePattern?[] patterns, ConfigDiagnostics d)
     {
