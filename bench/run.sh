@@ -40,6 +40,8 @@ KEY=bench_key_0123456789abcdef
 head -c 100 /dev/zero | tr '\0' 'a' > "$WORK/b100"
 head -c 16384 /dev/zero | tr '\0' 'a' > "$WORK/b16384"
 head -c 1048576 /dev/zero | tr '\0' 'a' > "$WORK/b1048576"
+# NGINX workers run as an unprivileged user: the bodies must be readable by them.
+chmod 755 "$WORK"; chmod 644 "$WORK"/b*
 cat > "$WORK/backend.conf" <<CONF
 worker_processes 1; daemon off; pid $WORK/backend.pid; error_log /dev/null crit;
 events { worker_connections 4096; }
@@ -140,6 +142,7 @@ LUA
 load() { # port path [extra wrk args...]
   local port=$1 path=$2; shift 2
   wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port$path" 2>/dev/null | awk '
+    /Non-2xx/ { print "bench: non-2xx answers on port '"$port"' path '"$path"': " $NF > "/dev/stderr" }
     /Requests\/sec/ { rps=$2 }
     /^ +50%/ { p50=$2 } /^ +99%/ { p99=$2 }
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
