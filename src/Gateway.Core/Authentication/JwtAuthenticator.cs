@@ -26,6 +26,9 @@ internal sealed class JwtAuthenticator : IDisposable
     private readonly TimeSpan _skew;
     private readonly byte[]? _hmacSecret;
 
+    [ThreadStatic]
+    private static JsonWebToken? t_verified;
+
     public JwtAuthenticator(JwtConfig config, TimeProvider time, ILogger? logger)
     {
         _requiredClaims = [.. config.RequiredClaims ?? []];
@@ -62,8 +65,9 @@ internal sealed class JwtAuthenticator : IDisposable
             var secret = Encoding.UTF8.GetBytes(config.Secret);
             var algorithm = config.Algorithm;
             _hmacSecret = secret;
-            _parameters.SignatureValidator = (encoded, _) => HmacValid(encoded, secret, algorithm)
-                ? new JsonWebToken(encoded)
+            _parameters.SignatureValidator = (encoded, _) =>
+                t_verified is { } verified && ReferenceEquals(verified.EncodedToken, encoded) ? verified
+                : HmacValid(encoded, secret, algorithm) ? new JsonWebToken(encoded)
                 : throw new SecurityTokenInvalidSignatureException("The token's signature is invalid.");
         }
         else if (StaticKey(config, out _) is { } key)
@@ -135,7 +139,27 @@ internal sealed class JwtAuthenticator : IDisposable
             return AuthResult.Invalid("no_key", "The gateway has no usable key to verify tokens.");
         }
 
-        var result = await _handler.ValidateTokenAsync(parsed, _parameters).ConfigureAwait(false);
+        if (_hmacSecret is not null)
+        {
+            // Verified here once; the validator below hands the already-parsed token back instead of parsing again.
+            if (!HmacValid(token, _hmacSecret, _algorithm))
+            {
+                return AuthResult.Invalid("bad_signature", "The token's signature is invalid.");
+            }
+
+            t_verified = parsed;
+        }
+
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(parsed, _parameters).ConfigureAwait(false);
+        }
+        finally
+        {
+            t_verified = null;
+        }
+
         if (!result.IsValid)
         {
             return Classify(result.Exception, parsed);
