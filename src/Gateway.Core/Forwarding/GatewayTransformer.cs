@@ -70,9 +70,12 @@ internal sealed class GatewayTransformer : HttpTransformer
             }
         }
 
-        foreach (var name in identityHeaders.LookAlikes(incoming))
+        if (feature.HasUnderscoreHeaders)
         {
-            headers.Remove(name);
+            foreach (var name in identityHeaders.LookAlikes(incoming))
+            {
+                headers.Remove(name);
+            }
         }
 
         if (route.Auth is { ForwardAuthorization: false } auth)

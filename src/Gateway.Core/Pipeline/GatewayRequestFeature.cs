@@ -51,6 +51,9 @@ internal sealed class GatewayRequestFeature(RuntimeConfig config, string request
     /// <summary>What the rate limits decided (its headers go on every response of a limited route).</summary>
     public RateLimiting.RateLimitOutcome RateLimit { get; set; }
 
+    /// <summary>The request has a header whose name contains '_' (checked by the limits stage while it counts headers).</summary>
+    public bool HasUnderscoreHeaders { get; set; }
+
     /// <summary>The authenticated user, for the access log (null when anonymous).</summary>
     public string? User { get; set; }
 }

@@ -24,7 +24,7 @@ internal sealed class LimitsMiddleware(RequestDelegate next)
         }
 
         var headers = request.Headers;
-        if (headers.Count > limits.MaxHeaders || HeaderBytes(headers) > limits.MaxHeaderBytes)
+        if (headers.Count > limits.MaxHeaders || HeaderBytes(headers, feature) > limits.MaxHeaderBytes)
         {
             return Problems.WriteAsync(context, StatusCodes.Status431RequestHeaderFieldsTooLarge, "urn:gateway:problem:headers-too-large",
                 "Request Header Fields Too Large", $"The request has more than {limits.MaxHeaders} headers or more than {limits.MaxHeaderBytes} bytes of them.");
@@ -55,11 +55,17 @@ internal sealed class LimitsMiddleware(RequestDelegate next)
         return next(context);
     }
 
-    private static long HeaderBytes(IHeaderDictionary headers)
+    /// <summary>Bytes of all header lines; also notes names with '_' (one pass over the headers for both).</summary>
+    private static long HeaderBytes(IHeaderDictionary headers, GatewayRequestFeature feature)
     {
         long total = 0;
         foreach (var (name, values) in headers)
         {
+            if (name.Contains('_', StringComparison.Ordinal))
+            {
+                feature.HasUnderscoreHeaders = true;
+            }
+
             foreach (var value in values)
             {
                 total += name.Length + (value?.Length ?? 0) + 4;

@@ -7,7 +7,7 @@ namespace Gateway.Pipeline;
 /// W3C trace context for one request: the trace id is kept from a valid incoming <c>traceparent</c> (or
 /// made new), and the gateway's hop gets a span id of its own, sent upstream as the parent.
 /// </summary>
-internal sealed class TraceContext(string traceId, string spanId, string flags, bool continued)
+internal readonly struct TraceContext(string traceId, string spanId, string flags, bool continued)
 {
     public string TraceId { get; } = traceId;
 
