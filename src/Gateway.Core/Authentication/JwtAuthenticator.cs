@@ -88,9 +88,6 @@ internal sealed class JwtAuthenticator : IDisposable
         return problem;
     }
 
-    /// <summary>Keys need a network fetch (JWKS / OIDC); offline tools cannot check such tokens.</summary>
-    public bool UsesJwks => _jwks is not null;
-
     public Task WarmUpAsync() => _jwks?.RefreshAsync() ?? Task.CompletedTask;
 
     public async ValueTask<AuthResult> AuthenticateAsync(string token, bool offline)

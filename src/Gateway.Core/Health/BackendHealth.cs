@@ -29,18 +29,6 @@ internal sealed class BackendHealth(HealthCheckConfig? config, TimeProvider time
         }
     }
 
-    /// <summary>Ejected by passive checks right now.</summary>
-    public bool Ejected
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return EjectedLocked();
-            }
-        }
-    }
-
     public bool IsAvailable
     {
         get

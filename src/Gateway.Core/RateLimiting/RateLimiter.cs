@@ -48,8 +48,6 @@ internal sealed partial class RateLimiter : IAsyncDisposable
 
     public bool UsesRedis => _redis is not null;
 
-    public LocalRateLimitStore Local => _local;
-
     public static LimitAlgorithm Parse(string name) => name switch
     {
         "fixed_window" => LimitAlgorithm.FixedWindow,
