@@ -155,7 +155,15 @@ internal static class ConfigCompiler
             PreserveHost = route.PreserveHost,
             AllowEncodedSlashes = route.AllowEncodedSlashes,
             Timeout = timeout,
-            RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout },
+            RequestConfig = route.BackendProtocol switch
+            {
+                // h2c: HTTP/2 with prior knowledge on cleartext (gRPC backends without TLS).
+                "h2c" => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+                "http1" => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+
+                // http2 or unset: HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise.
+                _ => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower },
+            },
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
             Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new Resilience.RetryPolicy(retry, time) : null,

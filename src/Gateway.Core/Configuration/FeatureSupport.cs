@@ -68,11 +68,6 @@ internal static class FeatureSupport
                 messages.Add($"cache on {name} is not enforced yet");
             }
 
-            if (route.BackendProtocol is "http2" or "h2c")
-            {
-                messages.Add($"backend_protocol {route.BackendProtocol} on {name} is not enforced yet: HTTP/1.1 is used");
-            }
-
             if (route.Websocket is not null)
             {
                 messages.Add($"websocket limits on {name} are not enforced yet");

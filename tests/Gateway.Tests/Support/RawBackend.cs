@@ -39,6 +39,14 @@ public sealed class RawBackend : IDisposable
         socket.Close();
     });
 
+    /// <summary>An HTTP/1.1-only server: answers anything, the HTTP/2 preface included, with 400 and closes.</summary>
+    public static RawBackend Http1Only() => new(async socket =>
+    {
+        await ReadHeadAsync(socket);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        socket.Close();
+    });
+
     /// <summary>Announces a 100 000-byte body, sends a little of it, then resets the connection.</summary>
     public static RawBackend ResetMidBody() => new(async socket =>
     {

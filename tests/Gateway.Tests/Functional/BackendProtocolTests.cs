@@ -1,0 +1,52 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Functional;
+
+/// <summary><c>backend_protocol: h2c</c> speaks HTTP/2 with prior knowledge to cleartext backends (gRPC without TLS).</summary>
+public sealed class BackendProtocolTests
+{
+    [Fact]
+    public async Task H2c_backends_are_reached_with_http2()
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.Logging.ClearProviders();
+        await using var backend = builder.Build();
+        backend.Run(context => context.Response.WriteAsync(context.Request.Protocol));
+        await backend.StartAsync();
+        var port = new Uri(backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - {path: /h2c, backend: "http://127.0.0.1:{{{port}}}", backend_protocol: h2c}
+              - {path: /plain, backend: "http://127.0.0.1:{{{port}}}"}
+            """);
+        using var h2c = await gateway.Client.GetAsync("/h2c");
+        Assert.Equal(HttpStatusCode.OK, h2c.StatusCode);
+        Assert.Equal("HTTP/2", await h2c.Content.ReadAsStringAsync());
+
+        // Without h2c the gateway opens HTTP/1.1 on cleartext, which this HTTP/2-only backend rejects itself (Kestrel answers 400).
+        using var plain = await gateway.Client.GetAsync("/plain");
+        Assert.NotEqual(HttpStatusCode.OK, plain.StatusCode);
+    }
+
+    [Fact]
+    public async Task H2c_against_an_http1_only_backend_is_a_bad_gateway()
+    {
+        using var backend = RawBackend.Http1Only();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            routes:
+              - {path: /h2c, backend: "{{backend.Url}}", backend_protocol: h2c}
+            """);
+        using var response = await gateway.Client.GetAsync("/h2c");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+    }
+}
