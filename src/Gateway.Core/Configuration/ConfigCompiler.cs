@@ -155,15 +155,7 @@ internal static class ConfigCompiler
             PreserveHost = route.PreserveHost,
             AllowEncodedSlashes = route.AllowEncodedSlashes,
             Timeout = timeout,
-            RequestConfig = route.BackendProtocol switch
-            {
-                // h2c: HTTP/2 with prior knowledge on cleartext (gRPC backends without TLS).
-                "h2c" => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
-                "http1" => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
-
-                // http2 or unset: HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise.
-                _ => new ForwarderRequestConfig { ActivityTimeout = timeout, Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower },
-            },
+            RequestConfig = BackendRequestConfig(route.BackendProtocol, timeout),
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
             Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new Resilience.RetryPolicy(retry, time) : null,
@@ -171,6 +163,22 @@ internal static class ConfigCompiler
             Unavailable = FeatureSupport.UnavailableReason(route),
             Source = route,
         };
+    }
+
+    /// <summary>
+    /// How the route talks to its backends (and how health checks probe them): <c>h2c</c> is HTTP/2 with prior
+    /// knowledge on cleartext (gRPC without TLS); <c>http1</c> pins HTTP/1.1; <c>http2</c> or unset offers HTTP/2
+    /// through ALPN on TLS and uses HTTP/1.1 otherwise.
+    /// </summary>
+    private static ForwarderRequestConfig BackendRequestConfig(string? protocol, TimeSpan timeout)
+    {
+        var (version, policy) = protocol switch
+        {
+            "h2c" => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact),
+            "http1" => (HttpVersion.Version11, HttpVersionPolicy.RequestVersionExact),
+            _ => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower),
+        };
+        return new ForwarderRequestConfig { ActivityTimeout = timeout, Version = version, VersionPolicy = policy };
     }
 
     private static string Canonical(string method)

@@ -1,5 +1,7 @@
 using Gateway.Configuration;
+using System.Net;
 using Gateway.Forwarding;
+using Gateway.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Health;
@@ -33,35 +35,40 @@ internal sealed partial class HealthChecker(RuntimeConfig runtime, TimeProvider 
             {
                 foreach (var backend in group.Backends)
                 {
-                    _loops.Add(Task.Run(() => LoopAsync(route.Id, backend, config, _stop.Token)));
+                    _loops.Add(Task.Run(() => LoopAsync(route, backend, config, _stop.Token)));
                 }
             }
         }
     }
 
-    private async Task LoopAsync(string route, Backend backend, HealthCheckConfig config, CancellationToken stop)
+    private async Task LoopAsync(CompiledRoute route, Backend backend, HealthCheckConfig config, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(config.IntervalSecs), time);
         do
         {
-            var healthy = await CheckAsync(backend, config, stop).ConfigureAwait(false);
+            var healthy = await CheckAsync(route, backend, config, stop).ConfigureAwait(false);
             var before = backend.Health.ActiveHealthy;
             backend.Health.RecordActive(healthy);
             if (before != backend.Health.ActiveHealthy)
             {
-                Log.Changed(logger, route, backend.Name, backend.Health.ActiveHealthy ? "healthy" : "unhealthy");
+                Log.Changed(logger, route.Id, backend.Name, backend.Health.ActiveHealthy ? "healthy" : "unhealthy");
             }
         }
         while (await WaitAsync(timer, stop).ConfigureAwait(false));
     }
 
-    private async Task<bool> CheckAsync(Backend backend, HealthCheckConfig config, CancellationToken stop)
+    private async Task<bool> CheckAsync(CompiledRoute route, Backend backend, HealthCheckConfig config, CancellationToken stop)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(TimeSpan.FromSeconds(config.TimeoutSecs));
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, backend.Prefix + config.Path);
+            // Probe with the protocol the route forwards with: an h2c-only backend cannot answer HTTP/1.1.
+            using var request = new HttpRequestMessage(HttpMethod.Get, backend.Prefix + config.Path)
+            {
+                Version = route.RequestConfig.Version ?? HttpVersion.Version11,
+                VersionPolicy = route.RequestConfig.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
+            };
             request.Headers.TryAddWithoutValidation("User-Agent", "gateway-health-check");
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             return (int)response.StatusCode == config.ExpectedStatus;

@@ -16,13 +16,8 @@ public sealed class BackendProtocolTests
     [Fact]
     public async Task H2c_backends_are_reached_with_http2()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        builder.Logging.ClearProviders();
-        await using var backend = builder.Build();
-        backend.Run(context => context.Response.WriteAsync(context.Request.Protocol));
-        await backend.StartAsync();
-        var port = new Uri(backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        await using var backend = await StartHttp2OnlyAsync(context => context.Response.WriteAsync(context.Request.Protocol));
+        var port = Port(backend);
 
         await using var gateway = await TestGateway.StartAsync($$$"""
             routes:
@@ -49,4 +44,45 @@ public sealed class BackendProtocolTests
         using var response = await gateway.Client.GetAsync("/h2c");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
     }
+
+    [Fact]
+    public async Task Health_checks_probe_h2c_backends_with_http2()
+    {
+        var probes = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await using var backend = await StartHttp2OnlyAsync(context =>
+        {
+            if (context.Request.Path == "/health")
+            {
+                probes.Add(context.Request.Protocol);
+            }
+
+            return context.Response.WriteAsync("ok");
+        });
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - path: /grpc/*rest
+                backend: "http://127.0.0.1:{{{Port(backend)}}}"
+                backend_protocol: h2c
+                health_check: {enabled: true, interval_secs: 0.2, timeout_secs: 1, unhealthy_threshold: 1, path: /health}
+            """);
+        await Task.Delay(1000);
+        Assert.NotEmpty(probes);
+        Assert.All(probes, protocol => Assert.Equal("HTTP/2", protocol));
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/grpc/x")).StatusCode);
+        Assert.DoesNotContain(await gateway.LogLinesAsync(), l => l.Contains("is now unhealthy", StringComparison.Ordinal));
+    }
+
+    private static async Task<WebApplication> StartHttp2OnlyAsync(RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.Logging.ClearProviders();
+        var backend = builder.Build();
+        backend.Run(handler);
+        await backend.StartAsync();
+        return backend;
+    }
+
+    private static int Port(WebApplication backend) =>
+        new Uri(backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
 }
