@@ -20,10 +20,20 @@ internal sealed class IdentityHeaders
     {
         _headers = [.. (configured ?? Defaults).Select(pair => (pair.Key, pair.Value))];
         Names = [.. _headers.Select(h => h.Header)];
+        _names = new HashSet<string>(Names, StringComparer.OrdinalIgnoreCase);
         _canonical = new HashSet<string>(Names.Select(Canonical), StringComparer.OrdinalIgnoreCase);
     }
 
+    private readonly HashSet<string> _names;
+
     private readonly HashSet<string> _canonical;
+
+    /// <summary>
+    /// True for a client header the gateway removes as one of its own: a configured name, or (when the request has
+    /// headers with '_' at all) a look-alike of one.
+    /// </summary>
+    public bool Owns(string name, bool checkLookAlikes) =>
+        _names.Contains(name) || (checkLookAlikes && name.Contains('_', StringComparison.Ordinal) && _canonical.Contains(Canonical(name)));
 
     /// <summary>
     /// Client headers that servers treat as one of ours: <c>X_User_Id</c> becomes <c>HTTP_X_USER_ID</c> in CGI-style

@@ -156,6 +156,7 @@ internal static class ConfigCompiler
             AllowEncodedSlashes = route.AllowEncodedSlashes,
             Timeout = timeout,
             RequestConfig = BackendRequestConfig(route.BackendProtocol, timeout),
+            Http1Backends = backends is not null && route.BackendProtocol != "h2c" && backends.Backends.All(b => b.Url.Scheme == Uri.UriSchemeHttp),
             Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
             Backends = backends,
             Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new Resilience.RetryPolicy(retry, time) : null,

@@ -19,6 +19,7 @@ internal sealed class Backend
         Url = uri;
         Weight = weight;
         Prefix = NameOf(uri);
+        PathPrefix = uri.AbsolutePath.TrimEnd('/');
         Name = Prefix;
         Health = health;
         Breaker = breaker;
@@ -34,6 +35,12 @@ internal sealed class Backend
 
     /// <summary>How the backend is named in logs, metrics and the admin API.</summary>
     public string Name { get; }
+
+    /// <summary>The URL's own path without a trailing slash (empty for most backends): it goes before every forwarded path.</summary>
+    public string PathPrefix { get; }
+
+    /// <summary>The HTTP/1.1 connection pool for this backend's host and port, looked up on first use.</summary>
+    public Http1.Http1Endpoint? Http1Endpoint { get; set; }
 
     public int Weight { get; }
 

@@ -46,6 +46,7 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
         var replayable = RetryPolicy.IsReplayable(context.Request);
         var deadline = Stopwatch.GetTimestamp();
         var requestConfig = route.RequestConfig;
+        var http1 = route.Http1Backends && upstream.Http1 is not null && Http1.Http1Forwarder.CanSend(context.Request) ? upstream.Http1 : null;
         List<Backend>? tried = null;
         for (var attempt = 0; ; attempt++)
         {
@@ -61,7 +62,9 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
             feature.RetryableStatus = canRetry && replayable && retry!.Budget.HasRoom();
             var started = Stopwatch.GetTimestamp();
             backend.Started();
-            var error = await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, requestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
+            var error = http1 is not null
+                ? await Http1.Http1Forwarder.SendAsync(http1, context, feature, backend, requestConfig.ActivityTimeout ?? route.Timeout).ConfigureAwait(false)
+                : await forwarder.SendAsync(context, backend.Prefix, upstream.Invoker, requestConfig, GatewayTransformer.Instance).ConfigureAwait(false);
             feature.UpstreamTicks += Stopwatch.GetTimestamp() - started;
 
             var failure = Classify(context, error, feature);
@@ -171,7 +174,8 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
         return error switch
         {
             ForwarderError.RequestTimedOut => new AttemptFailure("timeout", StatusCodes.Status504GatewayTimeout, false, exception),
-            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled => new AttemptFailure("client", 499, false, exception),
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+                => new AttemptFailure("client", 499, false, exception),
             ForwarderError.RequestBodyClient => new AttemptFailure("client", StatusCodes.Status400BadRequest, false, exception),
             _ => new AttemptFailure(ConnectFailed(exception) ? "connect" : "reset", StatusCodes.Status502BadGateway, ConnectFailed(exception), exception),
         };
@@ -226,8 +230,12 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
                 return Problems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "urn:gateway:problem:backend-timeout", "Gateway Timeout",
                     $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s.");
             case "client" when failure.Status == 499:
-                // The client went away; nobody is left to answer.
-                context.Response.StatusCode = 499;
+                // The client went away; nobody is left to answer (a response already under way keeps its status).
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = 499;
+                }
+
                 return Task.CompletedTask;
             case "client":
                 return FindBadRequest(failure.Exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge }

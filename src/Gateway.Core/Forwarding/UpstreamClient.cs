@@ -4,13 +4,19 @@ using System.Net;
 namespace Gateway.Forwarding;
 
 /// <summary>
-/// The one connection pool to backends for the whole process (across config reloads), tuned for a proxy:
-/// no redirects, cookies, proxy or decompression; trace headers are the gateway's own.
+/// The connection pools to backends for the whole process (across config reloads): the gateway's own HTTP/1.1
+/// client for plain-HTTP backends (the common case, and the fast one), and an HttpClient handler behind YARP for
+/// everything else (TLS, HTTP/2, upgrades, bodies of unknown length), tuned for a proxy: no redirects, cookies,
+/// proxy or decompression; trace headers are the gateway's own.
 /// </summary>
 internal sealed class UpstreamClient : IDisposable
 {
-    public UpstreamClient(TimeSpan connectTimeout)
+    /// <summary>Set to 0 to send every request through YARP's forwarder (to compare, or to rule the HTTP/1.1 client out).</summary>
+    public const string FastPathVariable = "GATEWAY_HTTP1_FAST_PATH";
+
+    public UpstreamClient(TimeSpan connectTimeout, bool http1FastPath = true)
     {
+        Http1 = http1FastPath ? new Http1.Http1Pool(connectTimeout) : null;
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -30,7 +36,20 @@ internal sealed class UpstreamClient : IDisposable
 
     public HttpMessageInvoker Invoker { get; }
 
-    private static async ValueTask<Stream> ConnectAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel)
+    /// <summary>The HTTP/1.1 connection pool, or null when the fast path is switched off.</summary>
+    public Http1.Http1Pool? Http1 { get; }
+
+    /// <summary>True unless <see cref="FastPathVariable"/> is set to 0, false, or off.</summary>
+    public static bool FastPathEnabled(string? setting) => setting?.Trim().ToLowerInvariant() is not ("0" or "false" or "off");
+
+    private static async ValueTask<Stream> ConnectAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel) =>
+        new System.Net.Sockets.NetworkStream(await ConnectSocketAsync(endpoint, timeout, cancel).ConfigureAwait(false), ownsSocket: true);
+
+    /// <summary>
+    /// Opens a TCP connection (Nagle off) within <paramref name="timeout"/>. Every failure but the caller's own
+    /// cancellation is a connection error: nothing reached the backend.
+    /// </summary>
+    public static async ValueTask<System.Net.Sockets.Socket> ConnectSocketAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel)
     {
         var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -38,13 +57,18 @@ internal sealed class UpstreamClient : IDisposable
         try
         {
             await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
-            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            return socket;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
             socket.Dispose();
             throw new HttpRequestException(HttpRequestError.ConnectionError, $"connecting to {endpoint.Host}:{endpoint.Port} timed out after {timeout.TotalSeconds:0.###} s",
                 new TimeoutException());
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            socket.Dispose();
+            throw new HttpRequestException(HttpRequestError.ConnectionError, $"connecting to {endpoint.Host}:{endpoint.Port} failed", e);
         }
         catch
         {
@@ -53,5 +77,9 @@ internal sealed class UpstreamClient : IDisposable
         }
     }
 
-    public void Dispose() => Invoker.Dispose();
+    public void Dispose()
+    {
+        Invoker.Dispose();
+        Http1?.Dispose();
+    }
 }

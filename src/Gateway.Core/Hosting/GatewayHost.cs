@@ -47,13 +47,16 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The admin port actually bound, or 0 when the admin listener is disabled.</summary>
     public int AdminPort { get; private set; }
 
-    public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null)
+    /// <param name="http1FastPath">Plain-HTTP backends get the gateway's own HTTP/1.1 client (default: on unless
+    /// <see cref="UpstreamClient.FastPathVariable"/> turns it off); false sends everything through YARP.</param>
+    public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null, bool? http1FastPath = null)
     {
         var config = runtime.Source;
         var logs = GatewayLoggerProvider.For(config.Logging, sink, time);
         var store = new ConfigStore(runtime);
         var lifecycle = new Lifecycle();
-        var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs));
+        var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs),
+            http1FastPath ?? UpstreamClient.FastPathEnabled(Environment.GetEnvironmentVariable(UpstreamClient.FastPathVariable)));
         var logger = logs.CreateLogger("Gateway");
         foreach (var warning in warnings ?? runtime.NotEnforced)
         {

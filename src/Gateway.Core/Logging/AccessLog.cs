@@ -90,7 +90,7 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
         }
 
         writer.WriteNumber(BytesIn, feature.RequestCounter?.Count ?? context.Request.ContentLength ?? 0);
-        writer.WriteNumber(BytesOut, feature.ResponseCounter?.Count
+        writer.WriteNumber(BytesOut, feature.ResponseCounter?.Count ?? feature.ResponseBytes
             ?? (HttpMethods.IsHead(context.Request.Method) || status is 204 or 304 ? 0 : context.Response.ContentLength ?? 0));
         WriteNullable(writer, User, feature.User);
         writer.WriteEndObject();

@@ -42,8 +42,11 @@ internal sealed class GatewayRequestFeature(RuntimeConfig config, string request
     /// <summary>Counts a request body that has no Content-Length (chunked), when one is forwarded.</summary>
     public CountingStream? RequestCounter { get; set; }
 
-    /// <summary>Counts a response body that has no Content-Length.</summary>
+    /// <summary>Counts a response body that has no Content-Length (YARP path).</summary>
     public CountingStream? ResponseCounter { get; set; }
+
+    /// <summary>The size of a response body that had no Content-Length, counted by the HTTP/1.1 forwarder.</summary>
+    public long? ResponseBytes { get; set; }
 
     /// <summary>Who sent the request, once authentication has run (null when anonymous).</summary>
     public Authentication.Identity? Identity { get; set; }

@@ -34,6 +34,12 @@ internal sealed class CompiledRoute
     /// <summary>The forwarder's settings for this route (timeouts), built once.</summary>
     public required ForwarderRequestConfig RequestConfig { get; init; }
 
+    /// <summary>
+    /// Every backend is plain HTTP and the route does not ask for HTTP/2 with prior knowledge: requests the HTTP/1.1
+    /// forwarder can frame go through it.
+    /// </summary>
+    public bool Http1Backends { get; init; }
+
     public MockResponse? Mock { get; init; }
 
     public LoadBalancing.BackendGroup? Backends { get; init; }

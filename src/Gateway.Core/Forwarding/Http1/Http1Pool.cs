@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Gateway.Forwarding.Http1;
+
+/// <summary>One keep-alive connection to a backend, with its buffered reader and writer.</summary>
+internal sealed class Http1Connection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+
+    public Http1Connection(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+        Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 4 * 1024, leaveOpen: true));
+    }
+
+    public PipeReader Reader { get; }
+
+    public PipeWriter Writer { get; }
+
+    /// <summary>Cancels the current exchange: the route's timeout, or the client going away. Reset between requests.</summary>
+    public CancellationTokenSource Cancellation { get; } = new();
+
+    /// <summary>When the connection went back to the pool (Environment.TickCount64).</summary>
+    public long IdleSince { get; set; }
+
+    /// <summary>
+    /// False when the backend has closed the connection (or sent something unasked) while it sat idle. Checked with
+    /// one non-blocking poll, only for connections idle long enough for a backend's keep-alive timeout to matter.
+    /// </summary>
+    public bool LooksAlive(long now)
+    {
+        if (now - IdleSince < 1000)
+        {
+            return true;
+        }
+
+        try
+        {
+            return !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Gets the connection ready for its next request; false when it cannot be (its exchange was cancelled).</summary>
+    public bool TryReset() => Cancellation.TryReset();
+
+    public void Dispose()
+    {
+        Reader.Complete();
+        Writer.Complete();
+        _stream.Dispose();
+        Cancellation.Dispose();
+    }
+}
+
+/// <summary>The idle connections to one host and port: last in, first out, so that spare ones age out.</summary>
+internal sealed class Http1Endpoint(string host, int port)
+{
+    /// <summary>More idle connections than this to one backend are closed rather than kept.</summary>
+    public const int MaxIdle = 1024;
+
+    private readonly Lock _lock = new();
+    private readonly Stack<Http1Connection> _idle = new();
+
+    public string Host { get; } = host;
+
+    public int Port { get; } = port;
+
+    public Http1Connection? Rent()
+    {
+        var now = Environment.TickCount64;
+        while (true)
+        {
+            Http1Connection? connection;
+            lock (_lock)
+            {
+                if (!_idle.TryPop(out connection))
+                {
+                    return null;
+                }
+            }
+
+            if (connection.LooksAlive(now))
+            {
+                return connection;
+            }
+
+            connection.Dispose();
+        }
+    }
+
+    public void Return(Http1Connection connection)
+    {
+        connection.IdleSince = Environment.TickCount64;
+        lock (_lock)
+        {
+            if (_idle.Count < MaxIdle)
+            {
+                _idle.Push(connection);
+                return;
+            }
+        }
+
+        connection.Dispose();
+    }
+
+    /// <summary>Closes the connections idle for longer than <paramref name="idleTimeoutMs"/>.</summary>
+    public void CloseIdle(long now, long idleTimeoutMs)
+    {
+        List<Http1Connection>? expired = null;
+        lock (_lock)
+        {
+            if (_idle.Count == 0)
+            {
+                return;
+            }
+
+            // The stack's bottom holds the longest idle; rebuild it without the expired ones.
+            var keep = new List<Http1Connection>(_idle.Count);
+            foreach (var connection in _idle)
+            {
+                if (now - connection.IdleSince > idleTimeoutMs)
+                {
+                    (expired ??= []).Add(connection);
+                }
+                else
+                {
+                    keep.Add(connection);
+                }
+            }
+
+            if (expired is null)
+            {
+                return;
+            }
+
+            _idle.Clear();
+            for (var i = keep.Count - 1; i >= 0; i--)
+            {
+                _idle.Push(keep[i]);
+            }
+        }
+
+        foreach (var connection in expired)
+        {
+            connection.Dispose();
+        }
+    }
+
+    public void CloseAll() => CloseIdle(long.MaxValue, -1);
+}
+
+/// <summary>
+/// Keep-alive HTTP/1.1 connections to cleartext backends, for the whole process (across config reloads), keyed
+/// by host and port. Idle connections close after a minute; one idle for over a second is checked before reuse.
+/// </summary>
+internal sealed class Http1Pool : IDisposable
+{
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ConcurrentDictionary<(string Host, int Port), Http1Endpoint> _endpoints = new();
+    private readonly TimeSpan _connectTimeout;
+    private readonly Timer _scavenger;
+
+    public Http1Pool(TimeSpan connectTimeout)
+    {
+        _connectTimeout = connectTimeout;
+        _scavenger = new Timer(static state => ((Http1Pool)state!).CloseIdle(), this, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+    }
+
+    public Http1Endpoint For(Uri url) => _endpoints.GetOrAdd((url.IdnHost, url.Port), static key => new Http1Endpoint(key.Host, key.Port));
+
+    /// <summary>Opens a new connection; failures (refused, unresolvable, timed out) throw a connection error.</summary>
+    public async ValueTask<Http1Connection> ConnectAsync(Http1Endpoint endpoint, CancellationToken cancel)
+    {
+        var socket = await UpstreamClient.ConnectSocketAsync(new DnsEndPoint(endpoint.Host, endpoint.Port), _connectTimeout, cancel).ConfigureAwait(false);
+        return new Http1Connection(socket);
+    }
+
+    private void CloseIdle()
+    {
+        var now = Environment.TickCount64;
+        foreach (var endpoint in _endpoints.Values)
+        {
+            endpoint.CloseIdle(now, (long)IdleTimeout.TotalMilliseconds);
+        }
+    }
+
+    public void Dispose()
+    {
+        _scavenger.Dispose();
+        foreach (var endpoint in _endpoints.Values)
+        {
+            endpoint.CloseAll();
+        }
+    }
+}
