@@ -11,9 +11,6 @@ namespace Gateway.Forwarding;
 /// </summary>
 internal sealed class UpstreamClient : IDisposable
 {
-    /// <summary>Set to 0 to send every request through YARP's forwarder (to compare, or to rule the HTTP/1.1 client out).</summary>
-    public const string FastPathVariable = "GATEWAY_HTTP1_FAST_PATH";
-
     public UpstreamClient(TimeSpan connectTimeout, bool http1FastPath = true)
     {
         Http1 = http1FastPath ? new Http1.Http1Pool(connectTimeout) : null;
@@ -38,9 +35,6 @@ internal sealed class UpstreamClient : IDisposable
 
     /// <summary>The HTTP/1.1 connection pool, or null when the fast path is switched off.</summary>
     public Http1.Http1Pool? Http1 { get; }
-
-    /// <summary>True unless <see cref="FastPathVariable"/> is set to 0, false, or off.</summary>
-    public static bool FastPathEnabled(string? setting) => setting?.Trim().ToLowerInvariant() is not ("0" or "false" or "off");
 
     private static async ValueTask<Stream> ConnectAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel) =>
         new System.Net.Sockets.NetworkStream(await ConnectSocketAsync(endpoint, timeout, cancel).ConfigureAwait(false), ownsSocket: true);

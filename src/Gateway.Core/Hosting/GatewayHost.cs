@@ -48,15 +48,17 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     public int AdminPort { get; private set; }
 
     /// <param name="http1FastPath">Plain-HTTP backends get the gateway's own HTTP/1.1 client (default: on unless
-    /// <see cref="UpstreamClient.FastPathVariable"/> turns it off); false sends everything through YARP.</param>
-    public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null, bool? http1FastPath = null)
+    /// <see cref="ProcessSwitches.Http1FastPath"/> turns it off); false sends everything through YARP.</param>
+    /// <param name="inlineIo">Kestrel runs requests on its I/O threads (see <see cref="ProcessSwitches.EnableInlineIo"/>).</param>
+    public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null,
+        bool? http1FastPath = null, bool inlineIo = false)
     {
         var config = runtime.Source;
         var logs = GatewayLoggerProvider.For(config.Logging, sink, time);
         var store = new ConfigStore(runtime);
         var lifecycle = new Lifecycle();
         var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs),
-            http1FastPath ?? UpstreamClient.FastPathEnabled(Environment.GetEnvironmentVariable(UpstreamClient.FastPathVariable)));
+            http1FastPath ?? ProcessSwitches.IsOn(ProcessSwitches.Http1FastPath));
         var logger = logs.CreateLogger("Gateway");
         foreach (var warning in warnings ?? runtime.NotEnforced)
         {
@@ -70,6 +72,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
+        // Inline scheduling pays off only with the runtime's inline socket completions, which the CLI turns on.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineIo);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

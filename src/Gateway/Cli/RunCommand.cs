@@ -74,6 +74,9 @@ internal static class RunCommand
             return CliApp.UserFailure($"the admin port and the public port are both {config.Server.Port}");
         }
 
+        // Requests run on the I/O threads, like an event loop: nothing on the request path blocks (decision 0010).
+        var inlineIo = ProcessSwitches.EnableInlineIo();
+
         // Bursts on small machines otherwise wait for the thread pool to grow (one thread per 500 ms), and
         // short upstream and Redis deadlines expire while continuations queue.
         ThreadPool.GetMinThreads(out var workers, out var io);
@@ -87,7 +90,7 @@ internal static class RunCommand
         GatewayHost host;
         try
         {
-            host = await GatewayHost.StartAsync(runtime, sink, time, warnings);
+            host = await GatewayHost.StartAsync(runtime, sink, time, warnings, inlineIo: inlineIo);
         }
         catch (IOException e)
         {
