@@ -20,6 +20,9 @@ internal sealed class Backend
         Weight = weight;
         Prefix = NameOf(uri);
         PathPrefix = uri.AbsolutePath.TrimEnd('/');
+        // Punycode for international names; IPv6 literals keep their brackets.
+        var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost;
+        HostHeader = uri.IsDefaultPort ? host : host + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Name = Prefix;
         Health = health;
         Breaker = breaker;
@@ -38,6 +41,9 @@ internal sealed class Backend
 
     /// <summary>The URL's own path without a trailing slash (empty for most backends): it goes before every forwarded path.</summary>
     public string PathPrefix { get; }
+
+    /// <summary>The Host header the backend receives (unless the route preserves the client's).</summary>
+    public string HostHeader { get; }
 
     /// <summary>The HTTP/1.1 connection pool for this backend's host and port, looked up on first use.</summary>
     public Http1.Http1Endpoint? Http1Endpoint { get; set; }

@@ -90,7 +90,7 @@ internal sealed class GatewayTransformer : HttpTransformer
             if (auth.TokenCookie is { } cookie && incoming.Cookie.Count > 0)
             {
                 headers.Remove("Cookie");
-                if (Authentication.Cookies.Without(incoming.Cookie.ToString(), cookie) is { } rest)
+                if (Authentication.Cookies.Without(UpstreamHeaders.JoinCookies(incoming.Cookie), cookie) is { } rest)
                 {
                     headers.TryAddWithoutValidation("Cookie", rest);
                 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using Gateway.Configuration.Validation;
 using Microsoft.AspNetCore.Http;
@@ -11,9 +12,17 @@ namespace Gateway.Forwarding;
 /// </summary>
 internal static class HopByHop
 {
-    /// <summary>The fixed set the forwarder removes (beside the ones named in Connection).</summary>
-    public static readonly string[] Fixed =
-        ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"];
+    /// <summary>
+    /// Headers never forwarded, in either direction (beside the ones named in Connection): the hop-by-hop set, the
+    /// proxy's own credentials and challenges, and connection-level HTTP/2 and ALPN headers. The same set YARP's
+    /// forwarder drops, so both forwarding paths agree.
+    /// </summary>
+    public static readonly FrozenSet<string> Fixed = new[]
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+        "Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Authorization", "Proxy-Features", "Proxy-Instruction",
+        "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", "Upgrade-Insecure-Requests", "Alt-Svc",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -21,7 +30,10 @@ internal static class HopByHop
         "Content-Location", "Content-MD5", "Content-Range", "Content-Type", "Expires", "Last-Modified",
     };
 
-    /// <summary>The header names listed in Connection, except connection options like keep-alive and close.</summary>
+    /// <summary>
+    /// The header names listed in Connection, except connection options like keep-alive and close, and except the
+    /// headers that frame or address the message (Content-Length, Host): those are never the client's to remove.
+    /// </summary>
     public static List<string> Nominated(StringValues connection)
     {
         var names = new List<string>();
@@ -35,7 +47,8 @@ internal static class HopByHop
             foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 if (!token.Equals("close", StringComparison.OrdinalIgnoreCase) && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-                    && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase) && ValidationRules.IsToken(token))
+                    && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase) && !token.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                    && !token.Equals("Host", StringComparison.OrdinalIgnoreCase) && ValidationRules.IsToken(token))
                 {
                     names.Add(token);
                 }

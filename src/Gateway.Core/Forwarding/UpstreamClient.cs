@@ -27,6 +27,8 @@ internal sealed class UpstreamClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxResponseHeadersLength = 64,
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+            // Header values beyond ASCII go as the UTF-8 the client sent (Kestrel decodes them as UTF-8), as on the HTTP/1.1 path.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
     }

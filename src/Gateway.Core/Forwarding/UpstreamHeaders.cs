@@ -51,15 +51,9 @@ internal static class UpstreamHeaders
         Cookie,
     }
 
-    private static readonly FrozenDictionary<string, Rule> Rules = new Dictionary<string, Rule>(StringComparer.OrdinalIgnoreCase)
+    private static readonly FrozenDictionary<string, Rule> Rules = HopByHop.Fixed.Select(name => KeyValuePair.Create(name, Rule.HopByHop))
+        .Concat(new Dictionary<string, Rule>
     {
-        [HeaderNames.Connection] = Rule.HopByHop,
-        [HeaderNames.KeepAlive] = Rule.HopByHop,
-        [HeaderNames.ProxyConnection] = Rule.HopByHop,
-        [HeaderNames.TE] = Rule.HopByHop,
-        [HeaderNames.Trailer] = Rule.HopByHop,
-        [HeaderNames.TransferEncoding] = Rule.HopByHop,
-        [HeaderNames.Upgrade] = Rule.HopByHop,
         [HeaderNames.Host] = Rule.Host,
         [ForwardedHeaders.For] = Rule.GatewayOwned,
         [ForwardedHeaders.Proto] = Rule.GatewayOwned,
@@ -70,7 +64,7 @@ internal static class UpstreamHeaders
         ["tracestate"] = Rule.TraceState,
         [HeaderNames.Authorization] = Rule.Authorization,
         [HeaderNames.Cookie] = Rule.Cookie,
-    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     public static void Write<TSink>(in UpstreamRequestFacts facts, ref TSink sink)
         where TSink : struct, IUpstreamHeaderSink
@@ -146,9 +140,12 @@ internal static class UpstreamHeaders
 
         sink.Add(RequestIds.HeaderName, facts.RequestId);
         sink.Add("traceparent", facts.Trace.TraceParent);
-        if (rewriteCookie && Authentication.Cookies.Without(incoming.Cookie.ToString(), keptCredentials!.TokenCookie!) is { } rest)
+        if (rewriteCookie && Authentication.Cookies.Without(JoinCookies(incoming.Cookie), keptCredentials!.TokenCookie!) is { } rest)
         {
             sink.Add(HeaderNames.Cookie, rest);
         }
     }
+
+    /// <summary>Several Cookie lines are one cookie list joined with "; " (RFC 6265 5.4), never with ",".</summary>
+    public static string JoinCookies(StringValues cookies) => cookies.Count == 1 ? cookies[0] ?? "" : string.Join("; ", cookies.ToArray());
 }

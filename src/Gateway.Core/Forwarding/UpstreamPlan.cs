@@ -21,7 +21,7 @@ internal static class UpstreamPlanner
         // The backend the balancer would pick for this request (exact for the hash strategies).
         var backend = route.Backends!.Select(request.HttpContext, peer, null) ?? route.Backends.Backends[0];
         var facts = new UpstreamRequestFacts(request, HopByHop.AsServerSees(request.Headers.Connection), route, config, peer,
-            HasUnderscoreHeaders: true, requestId, trace, identity, backend.Url.Authority);
+            HasUnderscoreHeaders: true, requestId, trace, identity, backend.HostHeader);
         var sink = new ListSink([], []);
         UpstreamHeaders.Write(facts, ref sink);
         var query = route.Auth is { } policy ? policy.UpstreamQuery(target.Query) : target.Query;

@@ -24,6 +24,9 @@ public sealed class RawBackend : IDisposable
 
     public int Connections { get; private set; }
 
+    /// <summary>A backend that runs <paramref name="behaviour"/> on every connection it accepts.</summary>
+    public static RawBackend Custom(Func<Socket, Task> behaviour) => new(behaviour);
+
     /// <summary>Accepts, reads the request, never answers.</summary>
     public static RawBackend Hang() => new(async socket =>
     {

@@ -34,8 +34,11 @@ public sealed class TestGateway : IAsyncDisposable
 
     internal GatewayHost Host => _host;
 
-    /// <summary>Starts a gateway on a YAML config; <c>server</c> and <c>admin</c> are set to loopback, port 0, when absent.</summary>
-    public static async Task<TestGateway> StartAsync(string yaml)
+    /// <summary>
+    /// Starts a gateway on a YAML config; <c>server</c> and <c>admin</c> are set to loopback, port 0, when absent.
+    /// <paramref name="http1FastPath"/> switches the HTTP/1.1 fast path on or off (null: the process default).
+    /// </summary>
+    public static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath = null)
     {
         var text = yaml.Contains("server:", StringComparison.Ordinal) ? yaml : "server:\n  host: 127.0.0.1\n  port: 0\n" + yaml;
         if (!text.Contains("admin:", StringComparison.Ordinal))
@@ -53,7 +56,7 @@ public sealed class TestGateway : IAsyncDisposable
         var sink = new LogSink(output);
         var runtime = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow, TimeProvider.System,
             GatewayLoggerProvider.For(loaded.Config!.Logging, sink, TimeProvider.System).Factory());
-        var host = await GatewayHost.StartAsync(runtime, sink, TimeProvider.System);
+        var host = await GatewayHost.StartAsync(runtime, sink, TimeProvider.System, http1FastPath: http1FastPath);
         return new TestGateway(host, sink, output);
     }
 

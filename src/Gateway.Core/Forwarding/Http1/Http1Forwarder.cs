@@ -39,6 +39,8 @@ internal static class Http1Forwarder
     {
         var endpoint = backend.Http1Endpoint ??= pool.For(backend.Url);
         var hasBody = context.Request.ContentLength > 0;
+        var replayable = Resilience.RetryPolicy.IsReplayable(context.Request);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var fresh = false;
         while (true)
         {
@@ -71,13 +73,20 @@ internal static class Http1Forwarder
                 connection.Dispose();
             }
 
-            // A kept-alive connection the backend closed while it sat idle: nothing reached the backend, so the request
-            // goes once more on a new connection (like any HTTP client). Requests with a body are not replayed.
-            if (error == ForwarderError.Request && reused && !hasBody && exchange.NothingReceived && !fresh)
+            // A kept-alive connection the backend closed just as it was reused: the request goes once more on a new
+            // connection, like any HTTP client does. Only idempotent requests without a body: the backend may have
+            // acted on the first copy before closing.
+            if (error == ForwarderError.Request && reused && replayable && exchange.NothingReceived && !fresh)
             {
-                context.Features.Set<IForwarderErrorFeature>(null);
-                fresh = true;
-                continue;
+                // The second try gets what is left of the route's timeout, not a new one.
+                var left = timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                if (left > TimeSpan.FromMilliseconds(10))
+                {
+                    context.Features.Set<IForwarderErrorFeature>(null);
+                    timeout = left;
+                    fresh = true;
+                    continue;
+                }
             }
 
             return error;
@@ -97,7 +106,7 @@ internal static class Http1Forwarder
         public Exception? Exception { get; } = exception;
     }
 
-    /// <summary>The client's request body failed (not the backend).</summary>
+    /// <summary>The client's request body failed, or did not arrive within the route's timeout (not the backend).</summary>
     private sealed class ClientBodyException(Exception inner) : Exception("reading the request body failed", inner);
 
     /// <summary>The client went away while the response was being written.</summary>
@@ -109,8 +118,6 @@ internal static class Http1Forwarder
     /// <summary>One request and response on one connection.</summary>
     private sealed class Exchange(HttpContext context, GatewayRequestFeature feature, Backend backend, Http1Connection connection, TimeSpan timeout)
     {
-        private bool _responseStarted;
-
         /// <summary>The connection may carry another request.</summary>
         public bool Reusable { get; private set; }
 
@@ -143,9 +150,9 @@ internal static class Http1Forwarder
                     return ForwarderError.None;
                 }
 
-                _responseStarted = true;
                 var keepAlive = await CopyBodyAsync(response, token).ConfigureAwait(false);
-                Reusable = keepAlive && NoLeftovers();
+                // After HEAD, a broken backend may still send the body it described; such a connection is not reused.
+                Reusable = keepAlive && NoLeftovers() && !HttpMethods.IsHead(context.Request.Method);
                 return ForwarderError.None;
             }
             catch (Exception e)
@@ -167,8 +174,11 @@ internal static class Http1Forwarder
             var clientGone = context.RequestAborted.IsCancellationRequested || exception is ClientGoneException;
             var timedOut = !clientGone && connection.Cancellation.IsCancellationRequested;
             ForwarderError error;
-            if (!_responseStarted)
+            if (!context.Response.HasStarted)
             {
+                // Nothing reached the client yet: whatever of the backend's answer was copied goes, so that the
+                // gateway's own error (or a retry) starts clean.
+                context.Response.Clear();
                 error = clientGone ? ForwarderError.RequestCanceled
                     : exception is ClientBodyException ? ForwarderError.RequestBodyClient
                     : timedOut ? ForwarderError.RequestTimedOut
@@ -199,9 +209,17 @@ internal static class Http1Forwarder
             WriteTarget(writer, route.Auth is { } policy ? policy.UpstreamQuery(feature.Query) : feature.Query);
             writer.Write(" HTTP/1.1\r\n"u8);
             var facts = new UpstreamRequestFacts(request, request.Headers.Connection, route, feature.Config, ClientAddress.Normalize(context.Connection.RemoteIpAddress),
-                feature.HasUnderscoreHeaders, feature.RequestId, feature.Trace, feature.Identity, backend.Url.Authority);
+                feature.HasUnderscoreHeaders, feature.RequestId, feature.Trace, feature.Identity, backend.HostHeader);
             var sink = new HeadSink(writer);
             UpstreamHeaders.Write(facts, ref sink);
+            if (request.ContentLength is long length)
+            {
+                // The framing is the gateway's, from the length Kestrel validated, never a copied header.
+                writer.Write("Content-Length: "u8);
+                WriteAscii(writer, length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                writer.Write("\r\n"u8);
+            }
+
             writer.Write("\r\n"u8);
         }
 
@@ -216,6 +234,10 @@ internal static class Http1Forwarder
                 try
                 {
                     read = await body.ReadAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    throw new ClientBodyException(new TimeoutException($"The request body did not arrive within {timeout.TotalSeconds:0.###} s."));
                 }
                 catch (Exception e) when (!token.IsCancellationRequested)
                 {
@@ -249,6 +271,11 @@ internal static class Http1Forwarder
         private async ValueTask<ResponseHead?> ReadHeadAsync(CancellationToken token)
         {
             var reader = connection.Reader;
+            var searched = 0;
+            byte[]? copy = null;
+            var copied = 0;
+            try
+            {
             while (true)
             {
                 var read = await reader.ReadAsync(token).ConfigureAwait(false);
@@ -258,8 +285,27 @@ internal static class Http1Forwarder
                     NothingReceived = false;
                 }
 
-                var bytes = buffer.IsSingleSegment ? buffer.FirstSpan : buffer.Slice(0, Math.Min(buffer.Length, Http1Parser.MaxHeadBytes + 4)).ToArray();
-                var end = Http1Parser.FindHeadEnd(bytes);
+                // A head split over buffer segments is gathered in one array, each byte copied once.
+                ReadOnlySpan<byte> bytes;
+                if (copy is null && buffer.IsSingleSegment)
+                {
+                    bytes = buffer.FirstSpan;
+                }
+                else
+                {
+                    copy ??= ArrayPool<byte>.Shared.Rent(Http1Parser.MaxHeadBytes + 4);
+                    var available = (int)Math.Min(buffer.Length, Http1Parser.MaxHeadBytes + 4);
+                    buffer.Slice(copied, available - copied).CopyTo(copy.AsSpan(copied));
+                    copied = available;
+                    bytes = copy.AsSpan(0, copied);
+                }
+
+                var end = Http1Parser.FindHeadEnd(bytes, ref searched);
+                if (end == Http1Parser.BareLineFeed)
+                {
+                    throw Invalid("a header line ending in a bare LF");
+                }
+
                 if (end < 0)
                 {
                     if (buffer.Length > Http1Parser.MaxHeadBytes)
@@ -320,6 +366,14 @@ internal static class Http1Forwarder
                 RateLimiting.RateLimitHeaders.Apply(response.Headers, feature.RateLimit);
                 return parsed;
             }
+            }
+            finally
+            {
+                if (copy is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+            }
         }
 
         /// <summary>Streams the body to the client; true when the connection can be kept.</summary>
@@ -374,7 +428,16 @@ internal static class Http1Forwarder
                             throw Invalid(error);
                         }
 
-                        reader.AdvanceTo(consumed, read.Buffer.End);
+                        if (decoder.IsDone)
+                        {
+                            // Only what the body used: anything after it must stay visible to the leftover check.
+                            reader.AdvanceTo(consumed);
+                        }
+                        else
+                        {
+                            reader.AdvanceTo(consumed, read.Buffer.End);
+                        }
+
                         if (!decoder.IsDone && read.IsCompleted)
                         {
                             throw new HttpRequestException(HttpRequestError.ResponseEnded, "The backend closed the connection before the end of the chunked response body.");
@@ -440,6 +503,12 @@ internal static class Http1Forwarder
     {
         public void Add(string name, StringValues values)
         {
+            if (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
+            {
+                // Written by the gateway from the validated length.
+                return;
+            }
+
             WriteAscii(writer, name);
             writer.Write(": "u8);
             var separator = name.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? "; "u8 : ", "u8;
@@ -456,7 +525,7 @@ internal static class Http1Forwarder
                     throw new HttpRequestException(HttpRequestError.Unknown, $"The request header {name} has a value that cannot be sent on HTTP/1.1.");
                 }
 
-                WriteAscii(writer, value);
+                WriteUtf8(writer, value);
             }
 
             writer.Write("\r\n"u8);
@@ -466,12 +535,15 @@ internal static class Http1Forwarder
         {
         }
 
-        /// <summary>Visible ASCII, space and tab only: no CR or LF to split the message, nothing HTTP/1.1 cannot carry.</summary>
+        /// <summary>
+        /// No control characters (tab aside): nothing that could end the line or the head. Text beyond ASCII goes as
+        /// UTF-8, the bytes the client sent (Kestrel decodes header values as UTF-8).
+        /// </summary>
         private static bool IsFieldText(string value)
         {
             foreach (var c in value)
             {
-                if (c is (< ' ' and not '\t') or > '~')
+                if (c is (< ' ' and not '\t') or '\x7F')
                 {
                     return false;
                 }
@@ -479,6 +551,18 @@ internal static class Http1Forwarder
 
             return true;
         }
+    }
+
+    private static void WriteUtf8(PipeWriter writer, string text)
+    {
+        if (Ascii.IsValid(text))
+        {
+            WriteAscii(writer, text);
+            return;
+        }
+
+        var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+        writer.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
     private static void WriteAscii(PipeWriter writer, string text)

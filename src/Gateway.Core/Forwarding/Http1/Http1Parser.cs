@@ -41,11 +41,41 @@ internal static class Http1Parser
         HeaderNames.TransferEncoding, HeaderNames.Age, HeaderNames.Via, HeaderNames.Pragma, HeaderNames.ContentLanguage,
     ];
 
-    /// <summary>The length of the head including its blank line, or -1 when the head is not complete yet.</summary>
-    public static int FindHeadEnd(ReadOnlySpan<byte> data)
+    /// <summary>The head is not complete yet.</summary>
+    public const int NeedMore = -1;
+
+    /// <summary>A line of the head ends in a bare LF.</summary>
+    public const int BareLineFeed = -2;
+
+    /// <summary>
+    /// The length of the head including its blank line, <see cref="NeedMore"/>, or <see cref="BareLineFeed"/>.
+    /// <paramref name="searched"/> carries how far earlier calls looked, so a head that trickles in is scanned once.
+    /// </summary>
+    public static int FindHeadEnd(ReadOnlySpan<byte> data, ref int searched)
     {
-        var index = data.IndexOf("\r\n\r\n"u8);
-        return index < 0 ? -1 : index + 4;
+        var position = Math.Max(0, searched - 3);
+        while (true)
+        {
+            var next = data[position..].IndexOf((byte)'\n');
+            if (next < 0)
+            {
+                searched = data.Length;
+                return NeedMore;
+            }
+
+            var lf = position + next;
+            if (lf == 0 || data[lf - 1] != '\r')
+            {
+                return BareLineFeed;
+            }
+
+            if (lf >= 3 && data[lf - 2] == '\n' && data[lf - 3] == '\r')
+            {
+                return lf + 1;
+            }
+
+            position = lf + 1;
+        }
     }
 
     /// <summary>Reads the status code from a head; false (with the reason) when the status line is malformed.</summary>
@@ -93,6 +123,7 @@ internal static class Http1Parser
         var position = head.IndexOf("\r\n"u8) + 2;
         long contentLength = -1;
         var chunked = false;
+        var chunkedCount = 0;
         var transferEncoding = false;
         var close = http10;
         List<string>? nominated = null;
@@ -137,8 +168,8 @@ internal static class Http1Parser
             if (Ascii.EqualsIgnoreCase(nameBytes, "Transfer-Encoding"u8))
             {
                 transferEncoding = true;
-                chunked = LastCodingIsChunked(value, out var repeated);
-                if (repeated)
+                chunked = LastCodingIsChunked(value, ref chunkedCount);
+                if (chunkedCount > 1)
                 {
                     error = "chunked applied more than once";
                     return false;
@@ -164,12 +195,12 @@ internal static class Http1Parser
                 continue;
             }
 
-            if (IsHopByHop(nameBytes))
+            var name = Name(nameBytes);
+            if (HopByHop.Fixed.Contains(name))
             {
                 continue;
             }
 
-            var name = Name(nameBytes);
             var text = Encoding.ASCII.GetString(value);
             target[name] = target.TryGetValue(name, out var existing) ? StringValues.Concat(existing, text) : new StringValues(text);
         }
@@ -237,9 +268,8 @@ internal static class Http1Parser
         return true;
     }
 
-    private static bool LastCodingIsChunked(ReadOnlySpan<byte> value, out bool repeated)
+    private static bool LastCodingIsChunked(ReadOnlySpan<byte> value, ref int chunkedCount)
     {
-        var chunkedCount = 0;
         var last = false;
         foreach (var range in value.Split((byte)','))
         {
@@ -253,13 +283,8 @@ internal static class Http1Parser
             chunkedCount += last ? 1 : 0;
         }
 
-        repeated = chunkedCount > 1;
         return last;
     }
-
-    private static bool IsHopByHop(ReadOnlySpan<byte> name) =>
-        Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8) || Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8) || Ascii.EqualsIgnoreCase(name, "TE"u8)
-        || Ascii.EqualsIgnoreCase(name, "Trailer"u8) || Ascii.EqualsIgnoreCase(name, "Upgrade"u8);
 
     private static string Name(ReadOnlySpan<byte> name)
     {
@@ -334,7 +359,8 @@ internal struct ChunkedDecoder
                 case State.Size:
                     if (!reader.TryReadTo(out ReadOnlySequence<byte> sizeLine, "\r\n"u8))
                     {
-                        error = reader.Remaining > MaxLineBytes ? "chunk size line too long" : null;
+                        // The line may end in a CR whose LF has not arrived yet.
+                        error = reader.Remaining > MaxLineBytes + 1 ? "chunk size line too long" : null;
                         return reader.Position;
                     }
 

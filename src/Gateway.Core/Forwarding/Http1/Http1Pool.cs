@@ -30,16 +30,11 @@ internal sealed class Http1Connection : IDisposable
     public long IdleSince { get; set; }
 
     /// <summary>
-    /// False when the backend has closed the connection (or sent something unasked) while it sat idle. Checked with
-    /// one non-blocking poll, only for connections idle long enough for a backend's keep-alive timeout to matter.
+    /// False when the backend has closed the connection (or sent something unasked) while it sat idle: one
+    /// non-blocking poll before every reuse, so stray bytes are never read as the next request's response.
     /// </summary>
-    public bool LooksAlive(long now)
+    public bool LooksAlive()
     {
-        if (now - IdleSince < 1000)
-        {
-            return true;
-        }
-
         try
         {
             return !_socket.Poll(0, SelectMode.SelectRead);
@@ -55,9 +50,19 @@ internal sealed class Http1Connection : IDisposable
 
     public void Dispose()
     {
-        Reader.Complete();
-        Writer.Complete();
-        _stream.Dispose();
+        // The socket goes first, and the writer completes with an error so that it never tries to send what a failed
+        // exchange left buffered (that write could block on a backend that stopped reading, or throw).
+        try
+        {
+            _stream.Dispose();
+            Writer.Complete(new ObjectDisposedException(nameof(Http1Connection)));
+            Reader.Complete();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Closing a broken connection has nothing left to report.
+        }
+
         Cancellation.Dispose();
     }
 }
@@ -70,6 +75,7 @@ internal sealed class Http1Endpoint(string host, int port)
 
     private readonly Lock _lock = new();
     private readonly Stack<Http1Connection> _idle = new();
+    private bool _closed;
 
     public string Host { get; } = host;
 
@@ -77,7 +83,6 @@ internal sealed class Http1Endpoint(string host, int port)
 
     public Http1Connection? Rent()
     {
-        var now = Environment.TickCount64;
         while (true)
         {
             Http1Connection? connection;
@@ -89,7 +94,7 @@ internal sealed class Http1Endpoint(string host, int port)
                 }
             }
 
-            if (connection.LooksAlive(now))
+            if (connection.LooksAlive())
             {
                 return connection;
             }
@@ -103,7 +108,7 @@ internal sealed class Http1Endpoint(string host, int port)
         connection.IdleSince = Environment.TickCount64;
         lock (_lock)
         {
-            if (_idle.Count < MaxIdle)
+            if (_idle.Count < MaxIdle && !_closed)
             {
                 _idle.Push(connection);
                 return;
@@ -156,12 +161,21 @@ internal sealed class Http1Endpoint(string host, int port)
         }
     }
 
-    public void CloseAll() => CloseIdle(long.MaxValue, -1);
+    /// <summary>Closes every idle connection; connections handed back later are closed too (shutdown).</summary>
+    public void CloseAll()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+        }
+
+        CloseIdle(long.MaxValue, -1);
+    }
 }
 
 /// <summary>
 /// Keep-alive HTTP/1.1 connections to cleartext backends, for the whole process (across config reloads), keyed
-/// by host and port. Idle connections close after a minute; one idle for over a second is checked before reuse.
+/// by host and port. Idle connections close after a minute; each is checked before reuse.
 /// </summary>
 internal sealed class Http1Pool : IDisposable
 {
@@ -177,7 +191,7 @@ internal sealed class Http1Pool : IDisposable
         _scavenger = new Timer(static state => ((Http1Pool)state!).CloseIdle(), this, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
     }
 
-    public Http1Endpoint For(Uri url) => _endpoints.GetOrAdd((url.IdnHost, url.Port), static key => new Http1Endpoint(key.Host, key.Port));
+    public Http1Endpoint For(Uri url) => _endpoints.GetOrAdd((url.IdnHost.Trim('[', ']'), url.Port), static key => new Http1Endpoint(key.Host, key.Port));
 
     /// <summary>Opens a new connection; failures (refused, unresolvable, timed out) throw a connection error.</summary>
     public async ValueTask<Http1Connection> ConnectAsync(Http1Endpoint endpoint, CancellationToken cancel)
