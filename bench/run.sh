@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side load test on this machine: a backend (NGINX returning fixed bodies), NGINX and HAProxy as
 # proxies to it, the gateway with a bare route and with the full chain (API key, rate limit, access log),
-# and the backend directly. Arms run in alternating rounds; the medians and ratios are printed.
+# the backend directly, and the bare route as it ran before the HTTP/1.1 fast path and inline I/O (arm "yarp").
+# Arms run in alternating rounds; the medians, the CPU time per request and the ratios are printed.
 #
 #   bench/run.sh                 full run (about 10 minutes)
 #   bench/run.sh --smoke         a few seconds per arm, one round (CI), no thresholds
@@ -33,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; YARP=19107
 KEY=bench_key_0123456789abcdef
 
 # --- backend: NGINX answering fixed bodies ---------------------------------------------------------
@@ -116,6 +117,9 @@ routes:
     auth: {required: true, methods: [apikey]}
     rate_limit: [{dimension: api_key, requests: 1000000000, window_secs: 1}]
 CONF
+# The bare route once more, the way it ran before the HTTP/1.1 fast path and inline I/O (YARP + HttpClient on
+# the thread pool): the before/after comparison in one run.
+sed "s/port: $BARE/port: $YARP/" "$WORK/bare.yaml" > "$WORK/yarp.yaml"
 cat > "$WORK/h2.yaml" <<CONF
 server: {host: 127.0.0.1, port: $H2, http2: true}
 admin: {enabled: false}
@@ -125,10 +129,11 @@ routes:
 CONF
 "$WORK/gateway/gateway" run "$WORK/bare.yaml" >/dev/null & PIDS+=($!); BARE_PID=$!
 "$WORK/gateway/gateway" run "$WORK/full.yaml" >/dev/null & PIDS+=($!); FULL_PID=$!
+GATEWAY_HTTP1_FAST_PATH=0 GATEWAY_INLINE_IO=0 "$WORK/gateway/gateway" run "$WORK/yarp.yaml" >/dev/null & PIDS+=($!); YARP_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
-for port in $BACKEND $NGINX $HAPROXY $BARE $FULL $H2; do wait_port "$port"; done
+for port in $BACKEND $NGINX $HAPROXY $BARE $FULL $H2 $YARP; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
 
@@ -138,29 +143,38 @@ wrk.body = string.rep("x", 1024)
 wrk.headers["Content-Type"] = "application/octet-stream"
 LUA
 
-# One wrk run: prints "req/s p50_ms p99_ms".
-load() { # port path [extra wrk args...]
-  local port=$1 path=$2; shift 2
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port$path" 2>/dev/null | awk '
+# CPU time (user + system, clock ticks) a process and its threads have used so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK=$(getconf CLK_TCK)
+
+# One wrk run: prints "req/s p50_ms p99_ms cpu_us_per_request" (CPU of the process under test).
+load() { # port pid path [extra wrk args...]
+  local port=$1 pid=$2 path=$3; shift 3
+  local before; before=$(ticks "$pid")
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port$path" 2>/dev/null | awk -v before="$before" -v after_file="/proc/$pid/stat" -v tick="$TICK" '
     /Non-2xx/ { print "bench: non-2xx answers on port '"$port"' path '"$path"': " $NF > "/dev/stderr" }
+    /requests in/ { n=$1 }
     /Requests\/sec/ { rps=$2 }
     /^ +50%/ { p50=$2 } /^ +99%/ { p99=$2 }
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    END { printf "%s %.3f %.3f\n", rps, ms(p50), ms(p99) }'
+    END { getline stat < after_file; split(stat, f, " "); cpu = (f[14] + f[15] - before) / tick * 1e6;
+          printf "%s %.3f %.3f %.1f\n", rps, ms(p50), ms(p99), (n > 0 ? cpu / n : 0) }'
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx haproxy gateway full"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; esac; }
+arms=${ARMS:-"direct nginx haproxy gateway full yarp"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; yarp) echo $YARP;; esac; }
+# The process doing the work of each arm (NGINX: its one worker).
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; yarp) echo $YARP_PID;; esac; }
 
 echo "warming up"
-for arm in $arms; do DURATION=2 load "$(port_of $arm)" /b100 -H "X-API-Key: $KEY" >/dev/null; done
+for arm in $arms; do DURATION=2 load "$(port_of $arm)" "$(pid_of $arm)" /b100 -H "X-API-Key: $KEY" >/dev/null; done
 
 for payload in $PAYLOADS; do
   if [ "$payload" = post ]; then path=/post; extra=(-s "$WORK/post.lua"); else path=/b$payload; extra=(); fi
   for round in $(seq 1 "$ROUNDS"); do
     for arm in $arms; do
-      RESULTS["$payload,$arm"]+="$(load "$(port_of $arm)" "$path" -H "X-API-Key: $KEY" "${extra[@]}")"$'\n'
+      RESULTS["$payload,$arm"]+="$(load "$(port_of $arm)" "$(pid_of $arm)" "$path" -H "X-API-Key: $KEY" "${extra[@]}")"$'\n'
     done
   done
 done
@@ -170,23 +184,24 @@ col() { awk -v c="$1" 'NF { print $c }'; }
 
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t1 -c$CONNECTIONS, ${DURATION}s x $ROUNDS rounds, loopback"
-printf "%-8s %-8s %12s %9s %9s\n" payload arm "req/s" "p50 ms" "p99 ms"
-declare -A RPS P99
+printf "%-8s %-8s %12s %9s %9s %12s\n" payload arm "req/s" "p50 ms" "p99 ms" "CPU us/req"
+declare -A RPS P99 CPU
 for payload in $PAYLOADS; do
   for arm in $arms; do
     data="${RESULTS["$payload,$arm"]}"
-    rps=$(col 1 <<<"$data" | median); p50=$(col 2 <<<"$data" | median); p99=$(col 3 <<<"$data" | median)
-    RPS["$payload,$arm"]=$rps; P99["$payload,$arm"]=$p99
-    printf "%-8s %-8s %12.0f %9.3f %9.3f\n" "$payload" "$arm" "$rps" "$p50" "$p99"
+    rps=$(col 1 <<<"$data" | median); p50=$(col 2 <<<"$data" | median); p99=$(col 3 <<<"$data" | median); cpu=$(col 4 <<<"$data" | median)
+    RPS["$payload,$arm"]=$rps; P99["$payload,$arm"]=$p99; CPU["$payload,$arm"]=$cpu
+    printf "%-8s %-8s %12.0f %9.3f %9.3f %12.1f\n" "$payload" "$arm" "$rps" "$p50" "$p99" "$cpu"
   done
 done
 
 echo
-printf "%-8s %14s %16s %10s %16s %18s\n" payload "gateway/nginx" "gateway/haproxy" "full/bare" "gateway/direct" "full p99/nginx p99"
+printf "%-8s %14s %16s %10s %16s %18s %14s %18s %14s\n" payload "gateway/nginx" "gateway/haproxy" "full/bare" "gateway/direct" "full p99/nginx p99" "full/nginx" "CPU/req gw/nginx" "gateway/before"
 [[ " $arms " == *" gateway "* && " $arms " == *" nginx "* && " $arms " == *" haproxy "* && " $arms " == *" full "* && " $arms " == *" direct "* ]] && for payload in $PAYLOADS; do
   awk -v g="${RPS["$payload,gateway"]}" -v n="${RPS["$payload,nginx"]}" -v h="${RPS["$payload,haproxy"]}" -v f="${RPS["$payload,full"]}" \
       -v d="${RPS["$payload,direct"]}" -v fp="${P99["$payload,full"]}" -v np="${P99["$payload,nginx"]}" -v p="$payload" \
-      'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0) }'
+      -v gc="${CPU["$payload,gateway"]}" -v nc="${CPU["$payload,nginx"]}" -v y="${RPS["$payload,yarp"]:-0}" \
+      'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f %14.2f %18.2f %14s\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0), f/n, (nc > 0 ? gc/nc : 0), (y > 0 ? sprintf("%.2f", g/y) : "-") }'
 done
 
 echo
@@ -194,6 +209,7 @@ echo "HTTP/2 (h2load, cleartext prior knowledge, 32 clients x 10 streams, 100 B)
 for target in "nginx:$NGINX_H2" "gateway:$H2"; do
   name=${target%%:*}; port=${target##*:}
   n=$([ "$SMOKE" = 1 ] && echo 2000 || echo 200000)
+  h2load -n $((n / 4)) -c 32 -m 10 "http://127.0.0.1:$port/b100" >/dev/null 2>&1 || true   # warm-up
   rps=$(h2load -n "$n" -c 32 -m 10 "http://127.0.0.1:$port/b100" 2>/dev/null | awk '/finished in/ { print $4 }')
   printf "  %-8s %12s req/s\n" "$name" "${rps:-?}"
 done

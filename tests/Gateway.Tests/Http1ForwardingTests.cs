@@ -653,6 +653,34 @@ public sealed class Http1ForwardingTests
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(3));
     }
 
+    [Fact]
+    public async Task A_client_body_that_stops_arriving_is_a_400_and_never_blamed_on_the_backend()
+    {
+        using var backend = Serve(async (request, connection) => await connection.SendAsync(Ok("ok")));
+        await using var gateway = await TestGateway.StartAsync($$"""
+            routes:
+              - path: /*rest
+                backend: "{{backend.Url}}"
+                timeout_secs: 1
+                circuit_breaker: {failure_threshold: 1, success_threshold: 1, timeout_secs: 60, half_open_requests: 1}
+            """, http1FastPath: true);
+
+        // Half the promised body, then silence: the client's fault, not the backend's.
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, gateway.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345"));
+        var buffer = new byte[4096];
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var read = await stream.ReadAsync(buffer, wait.Token);
+        var answer = Encoding.ASCII.GetString(buffer, 0, read);
+        Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
+        Assert.Contains("did not arrive", answer, StringComparison.Ordinal);
+
+        // A breaker that opens on one failure is still closed: the next request gets through.
+        Assert.Equal("ok", await gateway.Client.GetStringAsync("/after"));
+    }
+
     // ---- request bodies ----
 
     [Fact]

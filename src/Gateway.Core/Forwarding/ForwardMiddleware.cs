@@ -238,8 +238,8 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
 
                 return Task.CompletedTask;
             case "client" when failure.Exception is TimeoutException:
-                return Problems.WriteAsync(context, StatusCodes.Status408RequestTimeout, "urn:gateway:problem:request-timeout", "Request Timeout",
-                    failure.Exception.Message);
+                // SPEC's statuses have no 408: a body that stops arriving is a malformed request, said plainly.
+                return Problems.BadRequest(context, failure.Exception.Message);
             case "client":
                 return FindBadRequest(failure.Exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge }
                     ? Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large",
