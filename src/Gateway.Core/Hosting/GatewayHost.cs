@@ -26,6 +26,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
     private Health.HealthChecker? _healthChecker;
+
+    /// <summary>The backend connection pools: closed once the public listener has drained.</summary>
+    private UpstreamClient? _upstream;
     private Resilience.BackendStateMetrics? _backendMetrics;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, Lifecycle lifecycle, ILogger logger)
@@ -107,7 +110,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             adminApp = BuildAdmin(config.Admin, lifecycle, logs, logger);
         }
 
-        var host = new GatewayHost(publicApp, adminApp, store, lifecycle, logger);
+        var host = new GatewayHost(publicApp, adminApp, store, lifecycle, logger) { _upstream = upstream };
         await publicApp.StartAsync().ConfigureAwait(false);
         host.Port = BoundPort(publicApp);
         Log.Listening(logger, $"http://{FormatHost(config.Server.Host)}:{host.Port}");
@@ -161,6 +164,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         }
 
         _backendMetrics?.Dispose();
+        _upstream?.Dispose();
 
         await Store.Current.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
@@ -173,6 +177,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         {
             await _admin.DisposeAsync().ConfigureAwait(false);
         }
+
+        _upstream?.Dispose();
     }
 
     private static WebApplication BuildAdmin(AdminConfig admin, Lifecycle lifecycle, ILoggerProvider logs, ILogger logger)
