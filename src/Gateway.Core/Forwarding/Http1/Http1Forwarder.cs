@@ -244,19 +244,7 @@ internal static class Http1Forwarder
                     throw new ClientBodyException(e);
                 }
 
-                var buffer = read.Buffer;
-                if (buffer.Length > remaining)
-                {
-                    buffer = buffer.Slice(0, remaining);
-                }
-
-                foreach (var segment in buffer)
-                {
-                    writer.Write(segment.Span);
-                }
-
-                remaining -= buffer.Length;
-                body.AdvanceTo(buffer.End);
+                remaining = CopyAtMost(body, read, remaining, writer);
                 if (remaining > 0 && read.IsCompleted)
                 {
                     throw new ClientBodyException(new IOException("The request body ended before its Content-Length."));
@@ -391,19 +379,7 @@ internal static class Http1Forwarder
                     {
                         connection.Cancellation.CancelAfter(timeout);
                         var read = await reader.ReadAsync(token).ConfigureAwait(false);
-                        var buffer = read.Buffer;
-                        if (buffer.Length > remaining)
-                        {
-                            buffer = buffer.Slice(0, remaining);
-                        }
-
-                        foreach (var segment in buffer)
-                        {
-                            output.Write(segment.Span);
-                        }
-
-                        remaining -= buffer.Length;
-                        reader.AdvanceTo(buffer.End);
+                        remaining = CopyAtMost(reader, read, remaining, output);
                         if (remaining > 0 && read.IsCompleted)
                         {
                             throw new HttpRequestException(HttpRequestError.ResponseEnded, "The backend closed the connection before the end of the response body.");
@@ -473,6 +449,24 @@ internal static class Http1Forwarder
                         await FlushAsync(output, token).ConfigureAwait(false);
                     }
             }
+        }
+
+        /// <summary>Copies at most <paramref name="remaining"/> bytes of what was read, consumes them, and returns how many are still due.</summary>
+        private static long CopyAtMost(PipeReader from, in ReadResult read, long remaining, IBufferWriter<byte> to)
+        {
+            var buffer = read.Buffer;
+            if (buffer.Length > remaining)
+            {
+                buffer = buffer.Slice(0, remaining);
+            }
+
+            foreach (var segment in buffer)
+            {
+                to.Write(segment.Span);
+            }
+
+            from.AdvanceTo(buffer.End);
+            return remaining - buffer.Length;
         }
 
         private static async ValueTask FlushAsync(PipeWriter output, CancellationToken token)
