@@ -465,8 +465,10 @@ internal static class Http1Forwarder
                 to.Write(segment.Span);
             }
 
+            // The length is taken before AdvanceTo: after it, the buffer's segments may already be reused.
+            var copied = buffer.Length;
             from.AdvanceTo(buffer.End);
-            return remaining - buffer.Length;
+            return remaining - copied;
         }
 
         private static async ValueTask FlushAsync(PipeWriter output, CancellationToken token)
