@@ -332,6 +332,48 @@ public sealed class Http1ForwardingTests
         Assert.InRange(backend.Connections, 1, 60);
     }
 
+    [Fact]
+    public async Task The_gateway_process_with_inline_io_gives_every_concurrent_request_its_own_answer()
+    {
+        // `gateway run` runs requests on the I/O threads (the in-process host does not): the same check there.
+        using var backend = Serve(async (request, connection) =>
+        {
+            await Task.Delay(Random.Shared.Next(0, 10));
+            var answer = request.Body.Length > 0 ? Convert.ToHexString(SHA256.HashData(request.Body)) : request.Target;
+            await connection.SendAsync(Ok(answer));
+        });
+        var config = Path.Combine(Path.GetTempPath(), $"gateway-inline-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            server: {host: 127.0.0.1, port: 0}
+            admin: {enabled: false}
+            logging: {access_log: true, level: info}
+            routes:
+              - {path: /*rest, backend: "{{backend.Url}}"}
+            """);
+        try
+        {
+            await using var process = GatewayProcess.Start(Paths.Repository, "run", config);
+            var port = await process.WaitForListeningAsync();
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            for (var round = 0; round < 3; round++)
+            {
+                var gets = Enumerable.Range(0, 40).Select(i => client.GetStringAsync($"/c/{round}/{i}"));
+                var bodies = Enumerable.Range(0, 10).Select(i => RandomNumberGenerator.GetBytes(1000 + (i * 7000))).ToArray();
+                var posts = bodies.Select(async body =>
+                {
+                    using var response = await client.PostAsync("/up", new ByteArrayContent(body));
+                    return await response.Content.ReadAsStringAsync();
+                });
+                Assert.Equal(Enumerable.Range(0, 40).Select(i => $"/c/{round}/{i}"), await Task.WhenAll(gets));
+                Assert.Equal(bodies.Select(b => Convert.ToHexString(SHA256.HashData(b))), await Task.WhenAll(posts));
+            }
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, Close\r\n\r\nhello")]
