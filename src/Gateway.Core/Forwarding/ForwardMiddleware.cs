@@ -282,6 +282,8 @@ internal sealed class ForwardMiddleware(RequestDelegate next, IHttpForwarder for
                 {
                     SocketError.ConnectionRefused => "The backend refused the connection.",
                     SocketError.ConnectionReset => "The backend reset the connection.",
+                    // Writing to a connection the backend had closed: typically an early answer to a request body it would not read.
+                    SocketError.Shutdown or SocketError.ConnectionAborted => "The backend closed the connection before reading the whole request.",
                     SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData => "The backend's host name could not be resolved.",
                     SocketError.TimedOut => "Connecting to the backend timed out.",
                     _ => "The backend could not be reached.",

@@ -133,9 +133,19 @@ internal static class Http1Forwarder
             {
                 cancel.CancelAfter(timeout);
                 WriteHead();
+                Exception? unsent = null;
                 if (hasBody)
                 {
-                    await SendBodyAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        await SendBodyAsync(token).ConfigureAwait(false);
+                    }
+                    catch (IOException e) when (!token.IsCancellationRequested)
+                    {
+                        // The backend stopped reading the body. It may have answered already (an early 413 or 401):
+                        // that answer is what the client should see, so it is looked for before giving up.
+                        unsent = e;
+                    }
                 }
                 else
                 {
@@ -143,7 +153,17 @@ internal static class Http1Forwarder
                 }
 
                 cancel.CancelAfter(timeout);
-                var head = await ReadHeadAsync(token).ConfigureAwait(false);
+                ResponseHead? head;
+                try
+                {
+                    head = await ReadHeadAsync(token).ConfigureAwait(false);
+                }
+                catch (Exception) when (unsent is not null && !token.IsCancellationRequested)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(unsent);
+                    throw;
+                }
+
                 if (head is not { } response)
                 {
                     // Held back for a retry; the rest of it is not read.
@@ -152,7 +172,7 @@ internal static class Http1Forwarder
 
                 var keepAlive = await CopyBodyAsync(response, token).ConfigureAwait(false);
                 // After HEAD, a broken backend may still send the body it described; such a connection is not reused.
-                Reusable = keepAlive && NoLeftovers() && !HttpMethods.IsHead(context.Request.Method);
+                Reusable = unsent is null && keepAlive && NoLeftovers() && !HttpMethods.IsHead(context.Request.Method);
                 return ForwarderError.None;
             }
             catch (Exception e)
