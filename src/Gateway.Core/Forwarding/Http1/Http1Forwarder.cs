@@ -170,6 +170,13 @@ internal static class Http1Forwarder
                     return ForwarderError.None;
                 }
 
+                if (response.Framing is BodyFraming.Chunked or BodyFraming.UntilClose || response.ContentLength > 0)
+                {
+                    // The response starts before the first body byte is copied: from here a failure cuts the client's
+                    // response short instead of leaving body bytes in front of an error document or a retry's answer.
+                    await context.Response.StartAsync(token).ConfigureAwait(false);
+                }
+
                 var keepAlive = await CopyBodyAsync(response, token).ConfigureAwait(false);
                 // After HEAD, a broken backend may still send the body it described; such a connection is not reused.
                 Reusable = unsent is null && keepAlive && NoLeftovers() && !HttpMethods.IsHead(context.Request.Method);
@@ -238,6 +245,12 @@ internal static class Http1Forwarder
                 writer.Write("Content-Length: "u8);
                 WriteAscii(writer, length.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 writer.Write("\r\n"u8);
+            }
+            else if (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method))
+            {
+                // A body-carrying method without a body (an HTTP/2 request that ended with its headers): say so, as
+                // HTTP clients do, rather than leave a backend to answer 411.
+                writer.Write("Content-Length: 0\r\n"u8);
             }
 
             writer.Write("\r\n"u8);
@@ -344,8 +357,10 @@ internal static class Http1Forwarder
                         throw Invalid("an upgrade nobody asked for");
                     }
 
-                    // Interim responses (100 Continue, 103 Early Hints) are not passed on.
+                    // Interim responses (100 Continue, 103 Early Hints) are not passed on; the search starts over.
                     reader.AdvanceTo(buffer.GetPosition(end));
+                    searched = 0;
+                    copied = 0;
                     continue;
                 }
 
