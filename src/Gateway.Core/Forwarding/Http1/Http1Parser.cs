@@ -37,8 +37,8 @@ internal static class Http1Parser
     [
         HeaderNames.ContentType, HeaderNames.Date, HeaderNames.Server, HeaderNames.ETag, HeaderNames.LastModified,
         HeaderNames.AcceptRanges, HeaderNames.CacheControl, HeaderNames.Vary, HeaderNames.SetCookie, HeaderNames.Location,
-        HeaderNames.ContentEncoding, HeaderNames.Expires, HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.ContentLength,
-        HeaderNames.TransferEncoding, HeaderNames.Age, HeaderNames.Via, HeaderNames.Pragma, HeaderNames.ContentLanguage,
+        HeaderNames.ContentEncoding, HeaderNames.Expires, HeaderNames.KeepAlive, HeaderNames.Age, HeaderNames.Via,
+        HeaderNames.Pragma, HeaderNames.ContentLanguage,
     ];
 
     /// <summary>The head is not complete yet.</summary>
@@ -180,15 +180,17 @@ internal static class Http1Parser
 
             if (Ascii.EqualsIgnoreCase(nameBytes, "Connection"u8))
             {
-                foreach (var token in Encoding.ASCII.GetString(value).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                // Split in place: the usual "keep-alive" costs no allocation; only nominated names become strings.
+                foreach (var range in value.Split((byte)','))
                 {
-                    if (token.Equals("close", StringComparison.OrdinalIgnoreCase))
+                    var token = Trim(value[range]);
+                    if (Ascii.EqualsIgnoreCase(token, "close"u8))
                     {
                         close = true;
                     }
-                    else if (!token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
+                    else if (token.Length > 0 && !Ascii.EqualsIgnoreCase(token, "keep-alive"u8))
                     {
-                        (nominated ??= []).Add(token);
+                        (nominated ??= []).Add(Encoding.ASCII.GetString(token));
                     }
                 }
 
