@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Gateway.Hosting;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Builder;
@@ -9,11 +10,15 @@ namespace Gateway.Admin;
 
 /// <summary>
 /// The admin listener's endpoints. <c>/healthz</c> and <c>/readyz</c> are open; every other path needs
-/// <c>Authorization: Bearer &lt;admin.token&gt;</c> when a token is configured.
+/// <c>Authorization: Bearer &lt;admin.token&gt;</c> when a token is configured (compared in constant time). Without a
+/// token the listener is bound to loopback only (see <see cref="GatewayHost"/>).
 /// </summary>
-internal sealed class AdminApi(Lifecycle lifecycle, string? token)
+internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, string? token)
 {
-    private readonly byte[]? _tokenBytes = token is null ? null : Encoding.UTF8.GetBytes(token);
+    /// <summary>The most an admin request body may carry.</summary>
+    public const long MaxBodyBytes = 4 * 1024 * 1024;
+
+    private readonly byte[]? _tokenHash = token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     public void Map(IApplicationBuilder app) => app.Run(HandleAsync);
 
@@ -33,35 +38,66 @@ internal sealed class AdminApi(Lifecycle lifecycle, string? token)
         if (path == "/metrics")
         {
             // Open like /healthz once it exists; until then say plainly that it does not.
-            return Problems.WriteAsync(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found",
-                "Metrics are not served by this version yet.");
+            return Problem(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "Metrics are not served by this version yet.");
         }
 
         if (!Authorized(context))
         {
-            return Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "urn:gateway:problem:admin-unauthorized", "Unauthorized",
-                "The admin API needs Authorization: Bearer <admin.token>.", "WWW-Authenticate", "Bearer realm=\"gateway-admin\"");
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gateway-admin\"";
+            return Problem(context, StatusCodes.Status401Unauthorized, "urn:gateway:problem:admin-unauthorized", "Unauthorized",
+                "The admin API needs Authorization: Bearer <admin.token>.");
         }
 
-        return Problems.WriteAsync(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "No admin endpoint at this path.");
+        if (path == "/admin/reload")
+        {
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                context.Response.Headers.Allow = "POST";
+                return Problem(context, StatusCodes.Status405MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed", "Reload with POST.");
+            }
+
+            return ReloadAsync(context);
+        }
+
+        return Problem(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "No admin endpoint at this path.");
+    }
+
+    private async Task ReloadAsync(HttpContext context)
+    {
+        // Loading and compiling is synchronous work; it runs off the listener's I/O thread.
+        var result = await Task.Run(() => reloader.Reload("admin API")).ConfigureAwait(false);
+        if (!result.Applied)
+        {
+            await Problem(context, StatusCodes.Status400BadRequest, "urn:gateway:problem:reload-refused", "Reload Refused", result.Message, result.Problems).ConfigureAwait(false);
+            return;
+        }
+
+        var diff = result.Diff!;
+        var body = JsonSerializer.Serialize(new
+        {
+            status = "reloaded",
+            version = result.Version,
+            routes = new { added = diff.RoutesAdded, removed = diff.RoutesRemoved, changed = diff.RoutesChanged },
+            backends = new { added = diff.BackendsAdded, removed = diff.BackendsRemoved },
+        });
+        await Json(context, StatusCodes.Status200OK, body).ConfigureAwait(false);
     }
 
     private bool Authorized(HttpContext context)
     {
-        if (_tokenBytes is null)
+        if (_tokenHash is null)
         {
-            // Without a token the listener is bound to loopback only (see GatewayHost).
             return true;
         }
 
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var header = context.Request.Headers.Authorization;
+        if (header.Count != 1 || header[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
-        var presented = Encoding.UTF8.GetBytes(header[7..].Trim());
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(presented), SHA256.HashData(_tokenBytes));
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(value[7..].Trim()));
+        return CryptographicOperations.FixedTimeEquals(presented, _tokenHash);
     }
 
     private static Task Json(HttpContext context, int status, string body)
@@ -69,6 +105,17 @@ internal sealed class AdminApi(Lifecycle lifecycle, string? token)
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsync(body);
+    }
+
+    private static Task Problem(HttpContext context, int status, string type, string title, string detail, IReadOnlyList<string>? problems = null)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = Problems.ContentType;
+        context.Response.Headers.CacheControl = "no-store";
+        var body = problems is null
+            ? JsonSerializer.Serialize(new { type, title, status, detail })
+            : JsonSerializer.Serialize(new { type, title, status, detail, problems });
         return context.Response.WriteAsync(body);
     }
 }

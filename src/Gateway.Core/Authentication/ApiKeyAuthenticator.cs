@@ -8,7 +8,7 @@ namespace Gateway.Authentication;
 /// and confirmed with a constant-time comparison of the whole hash; keys not found there are looked up in the
 /// Redis store when one is configured.
 /// </summary>
-internal sealed class ApiKeyAuthenticator : IAsyncDisposable
+internal sealed class ApiKeyAuthenticator
 {
     public const string MethodName = "apikey";
 
@@ -90,12 +90,4 @@ internal sealed class ApiKeyAuthenticator : IAsyncDisposable
 
     private static UInt128 Prefix(ReadOnlySpan<byte> hash) =>
         new(BitConverter.ToUInt64(hash[..8]), BitConverter.ToUInt64(hash[8..16]));
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Store is not null)
-        {
-            await Store.DisposeAsync().ConfigureAwait(false);
-        }
-    }
 }

@@ -8,8 +8,9 @@ internal sealed record ClaimRequirement(string Claim, string[] Values);
 /// <summary>A route's authentication and authorization, compiled once from its <c>auth</c> block.</summary>
 internal sealed class AuthPolicy
 {
-    public AuthPolicy(RouteAuthConfig route, AuthConfig? global)
+    public AuthPolicy(RouteAuthConfig route, AuthConfig? global, AuthServices services)
     {
+        Services = services;
         var methods = route.Methods;
         Required = route.Required;
         AllowJwt = global?.Jwt is not null && (methods.Count == 0 || methods.Contains("jwt"));
@@ -35,6 +36,9 @@ internal sealed class AuthPolicy
         Challenge = string.Join(", ", challenges);
     }
 
+    /// <summary>The snapshot's authenticators.</summary>
+    public AuthServices Services { get; }
+
     public bool Required { get; }
 
     public bool AllowJwt { get; }
@@ -59,10 +63,6 @@ internal sealed class AuthPolicy
     public string Challenge { get; }
 
     public bool HasAuthorization => Scopes.Length > 0 || Roles.Length > 0 || Claims.Length > 0;
-
-    /// <summary>The query the backend receives: without the token parameter when credentials are not forwarded.</summary>
-    public string UpstreamQuery(string query) =>
-        !ForwardAuthorization && TokenQuery is not null ? Forwarding.QueryParameters.Without(query, TokenQuery) : query;
 
     public string Describe()
     {

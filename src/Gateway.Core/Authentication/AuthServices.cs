@@ -1,23 +1,40 @@
 using Gateway.Configuration;
+using Gateway.State;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Authentication;
 
-/// <summary>The authenticators of one config snapshot. Building them does no I/O; keys and Redis load on first use.</summary>
-internal sealed class AuthServices : IAsyncDisposable
+/// <summary>What identifies a JWKS key cache: where the keys come from and which key type is wanted.</summary>
+internal readonly record struct JwksKey(string? JwksUrl, string? OidcIssuer, string Algorithm);
+
+/// <summary>What identifies a Redis API-key store and its cache.</summary>
+internal readonly record struct ApiKeyStoreKey(string Url, string Prefix, double CacheSecs, int TimeoutMs);
+
+/// <summary>
+/// The authenticators of one config snapshot. Building them does no I/O; the key caches they use (JWKS, Redis API
+/// keys) are live state shared across snapshots, so a reload keeps them warm.
+/// </summary>
+internal sealed class AuthServices
 {
-    public AuthServices(AuthConfig? config, TimeProvider time, ILoggerFactory? loggers)
+    public AuthServices(AuthConfig? config, LiveState state)
     {
+        var logger = state.Loggers.CreateLogger("Gateway.Authentication");
         IdentityHeaders = new IdentityHeaders(config?.IdentityHeaders);
         if (config?.Jwt is { } jwt)
         {
-            Jwt = new JwtAuthenticator(jwt, time, loggers?.CreateLogger("Gateway.Authentication"));
+            var jwks = jwt.JwksUrl is not null || jwt.OidcIssuer is not null
+                ? state.JwksSources.GetOrAdd(new JwksKey(jwt.JwksUrl, jwt.OidcIssuer, jwt.Algorithm),
+                    key => new JwksKeySource(key.JwksUrl, key.OidcIssuer, key.Algorithm, state.Time, logger))
+                : null;
+            Jwt = new JwtAuthenticator(jwt, state.Time, jwks);
         }
 
         if (config?.ApiKey is { } apiKey)
         {
             var store = apiKey.Redis is { } redis
-                ? new RedisApiKeyStore(redis.Url, redis.Prefix, TimeSpan.FromSeconds(apiKey.CacheSecs), time, loggers?.CreateLogger("Gateway.Authentication"), redis.TimeoutMs)
+                ? state.ApiKeyStores.GetOrAdd(
+                    new ApiKeyStoreKey(redis.Url, redis.Prefix ?? RedisApiKeyStore.DefaultPrefix, apiKey.CacheSecs, redis.TimeoutMs ?? RedisApiKeyStore.DefaultTimeoutMs),
+                    key => new RedisApiKeyStore(state.Redis(key.Url, key.TimeoutMs), key.Prefix, TimeSpan.FromSeconds(key.CacheSecs), state.Time, logger))
                 : null;
             ApiKey = new ApiKeyAuthenticator(apiKey, store);
         }
@@ -29,15 +46,6 @@ internal sealed class AuthServices : IAsyncDisposable
 
     public IdentityHeaders IdentityHeaders { get; }
 
-    /// <summary>Loads JWKS keys ahead of the first request (failures are logged and retried on demand).</summary>
+    /// <summary>Loads JWKS keys and opens the key store ahead of the first request (failures are logged and retried on demand).</summary>
     public Task WarmUpAsync() => Task.WhenAll(Jwt?.WarmUpAsync() ?? Task.CompletedTask, ApiKey?.Store?.WarmUpAsync() ?? Task.CompletedTask);
-
-    public async ValueTask DisposeAsync()
-    {
-        Jwt?.Dispose();
-        if (ApiKey is not null)
-        {
-            await ApiKey.DisposeAsync().ConfigureAwait(false);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -10,26 +11,50 @@ internal readonly record struct AuthDecision(int Status, Identity? Identity, Aut
 }
 
 /// <summary>
-/// Runs a route's authentication (shared by the live pipeline and the offline tools). Every credential the
-/// request presents must be valid: a bearer token (from <c>Authorization</c>, or the route's cookie or query
-/// parameter) and an API key are both checked when both are sent, and one refused credential refuses the
-/// request. A credential sent twice is refused as ambiguous, since the backend might read the other copy.
+/// Runs a route's authentication (the stage's decision, shared with the offline verbs). Every credential the request
+/// presents in any source the route reads is checked: a bearer token in <c>Authorization</c>, in the route's cookie
+/// and in its query parameter, and an API key. One refused credential refuses the request, and so do valid
+/// credentials that name different callers: a backend might read any of them. A credential sent twice in one source
+/// is refused as ambiguous for the same reason.
 /// </summary>
 internal static class Authenticator
 {
-    public static async ValueTask<AuthDecision> AuthenticateAsync(HttpRequest request, AuthPolicy policy, AuthServices services, bool offline)
+    private const int MaxCredentials = 4;
+
+    public static async ValueTask<AuthDecision> AuthenticateAsync(Exchange exchange, AuthPolicy policy, bool offline)
     {
-        var token = policy.AllowJwt ? ReadToken(request, policy) : Credential.None;
-        var key = policy.AllowApiKey ? Single(request.Headers[services.ApiKey!.Header]) : Credential.None;
-        if (token.Duplicated || key.Duplicated)
+        var services = policy.Services;
+        var found = new Presented[MaxCredentials];
+        var count = 0;
+        var duplicated = (string?)null;
+        if (policy.AllowJwt)
         {
-            AuthMetrics.Failure(token.Duplicated ? JwtAuthenticator.MethodName : ApiKeyAuthenticator.MethodName, "duplicated");
+            Collect(ReadBearer(exchange.RequestHeaders.Authorization), JwtAuthenticator.MethodName, found, ref count, ref duplicated);
+            if (policy.TokenCookie is { } cookie)
+            {
+                Collect(Cookies.Find(exchange.RequestHeaders.Cookie, cookie) ?? Credential.None, JwtAuthenticator.MethodName, found, ref count, ref duplicated);
+            }
+
+            if (policy.TokenQuery is { } query)
+            {
+                Collect(Single(exchange.QueryValue(query)), JwtAuthenticator.MethodName, found, ref count, ref duplicated);
+            }
+        }
+
+        if (policy.AllowApiKey)
+        {
+            Collect(Single(exchange.RequestHeaders[services.ApiKey!.Header]), ApiKeyAuthenticator.MethodName, found, ref count, ref duplicated);
+        }
+
+        if (duplicated is not null)
+        {
+            AuthMetrics.Failure(duplicated, "duplicated");
             return new AuthDecision(StatusCodes.Status401Unauthorized, null,
                 AuthResult.Invalid("duplicated", "A credential was sent more than once; send it once."),
                 policy.Challenge.Replace("Bearer realm=\"gateway\"", "Bearer realm=\"gateway\", error=\"invalid_request\"", StringComparison.Ordinal));
         }
 
-        if (token.Value is null && key.Value is null)
+        if (count == 0)
         {
             if (!policy.Required)
             {
@@ -41,47 +66,82 @@ internal static class Authenticator
                 AuthResult.Invalid("missing", "This route needs credentials: " + Needed(policy) + "."), policy.Challenge);
         }
 
-        Identity? identity = null;
-        AuthResult? failure = null;
-        var failedToken = false;
-        if (token.Value is not null)
+                Identity? identity = null;
+        AuthResult? refused = null;
+        AuthResult? unavailable = null;
+        var refusedToken = false;
+        for (var i = 0; i < count; i++)
         {
-            var result = await services.Jwt!.AuthenticateAsync(token.Value, offline).ConfigureAwait(false);
-            identity = Record(JwtAuthenticator.MethodName, result);
+            var credential = found[i];
+            var result = credential.Method == JwtAuthenticator.MethodName
+                ? await services.Jwt!.AuthenticateAsync(credential.Value, offline).ConfigureAwait(false)
+                : await services.ApiKey!.AuthenticateAsync(credential.Value, offline).ConfigureAwait(false);
+            var verified = Record(credential.Method, result);
+            if (verified is null)
+            {
+                if (result.Outcome == AuthOutcome.Unavailable)
+                {
+                    unavailable ??= result;
+                }
+                else if (refused is null)
+                {
+                    refused = result;
+                    refusedToken = credential.Method == JwtAuthenticator.MethodName;
+                }
+
+                continue;
+            }
+
             if (identity is null)
             {
-                failure = result;
-                failedToken = true;
+                identity = verified;
             }
-        }
-
-        if (key.Value is not null)
-        {
-            var result = await services.ApiKey!.AuthenticateAsync(key.Value, offline).ConfigureAwait(false);
-            var keyIdentity = Record(ApiKeyAuthenticator.MethodName, result);
-            identity ??= keyIdentity;
-            if (keyIdentity is null && (failure is null || result.Outcome == AuthOutcome.Unavailable))
+            else if (!string.Equals(identity.Subject, verified.Subject, StringComparison.Ordinal))
             {
-                failure = result;
-                failedToken = false;
+                AuthMetrics.Failure(credential.Method, "conflicting");
+                refused ??= AuthResult.Invalid("conflicting", "The request carries credentials of different callers; send one caller's.");
             }
         }
 
-        if (failure is null)
+        if (refused is { } invalid)
         {
-            return new AuthDecision(StatusCodes.Status200OK, identity, null, null);
+            var challenge = refusedToken
+                ? policy.Challenge.Replace("Bearer realm=\"gateway\"", $"Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"{invalid.Detail}\"", StringComparison.Ordinal)
+                : policy.Challenge;
+            return new AuthDecision(StatusCodes.Status401Unauthorized, null, invalid, challenge);
         }
 
-        var refused = failure.Value;
-        if (refused.Outcome == AuthOutcome.Unavailable)
+        if (unavailable is { } down)
         {
-            return new AuthDecision(StatusCodes.Status503ServiceUnavailable, null, refused, null);
+            return new AuthDecision(StatusCodes.Status503ServiceUnavailable, null, down, null);
         }
 
-        var challenge = failedToken
-            ? policy.Challenge.Replace("Bearer realm=\"gateway\"", $"Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"{refused.Detail}\"", StringComparison.Ordinal)
-            : policy.Challenge;
-        return new AuthDecision(StatusCodes.Status401Unauthorized, null, refused, challenge);
+        return new AuthDecision(StatusCodes.Status200OK, identity, null, null);
+    }
+
+    private static void Collect(Credential credential, string method, Span<Presented> found, ref int count, ref string? duplicated)
+    {
+        if (credential.Duplicated)
+        {
+            duplicated ??= method;
+            return;
+        }
+
+        if (credential.Value is not { } value)
+        {
+            return;
+        }
+
+        // The same token in two sources is one credential: it is checked once.
+        foreach (var existing in found[..count])
+        {
+            if (existing.Method == method && existing.Value == value)
+            {
+                return;
+            }
+        }
+
+        found[count++] = new Presented(method, value);
     }
 
     private static Identity? Record(string method, AuthResult result)
@@ -104,10 +164,12 @@ internal static class Authenticator
         _ => "a method this gateway is not configured for",
     };
 
-    /// <summary>The bearer token from Authorization, else the route's cookie, else its query parameter.</summary>
-    private static Credential ReadToken(HttpRequest request, AuthPolicy policy)
+    /// <summary>
+    /// The bearer token of <c>Authorization</c>. Another scheme there is not a bearer credential and is left to the
+    /// backend (it is forwarded or dropped like any Authorization header).
+    /// </summary>
+    private static Credential ReadBearer(StringValues authorization)
     {
-        var authorization = request.Headers.Authorization;
         if (authorization.Count > 1)
         {
             return Credential.Twice;
@@ -122,20 +184,6 @@ internal static class Authenticator
             }
         }
 
-        if (policy.TokenCookie is { } cookie && Cookies.Find(request.Headers.Cookie, cookie) is { } fromCookie)
-        {
-            return fromCookie;
-        }
-
-        if (policy.TokenQuery is { } query)
-        {
-            var fromQuery = Single(request.Query[query]);
-            if (fromQuery.Value is not null || fromQuery.Duplicated)
-            {
-                return fromQuery;
-            }
-        }
-
         return Credential.None;
     }
 
@@ -145,6 +193,8 @@ internal static class Authenticator
         1 => string.IsNullOrEmpty(values[0]) ? Credential.None : new Credential(values[0], false),
         _ => Credential.Twice,
     };
+
+    private readonly record struct Presented(string Method, string Value);
 }
 
 /// <summary>A credential as found in the request: its value, or the fact that it came more than once.</summary>

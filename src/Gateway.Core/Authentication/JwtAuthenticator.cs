@@ -12,7 +12,7 @@ namespace Gateway.Authentication;
 /// <c>alg: none</c> and HS/RS confusion cannot pass; keys come only from the config or its JWKS, never from the
 /// token's <c>jwk</c>, <c>jku</c> or <c>x5u</c> headers; tokens over 8 KiB are refused before parsing.
 /// </summary>
-internal sealed class JwtAuthenticator : IDisposable
+internal sealed class JwtAuthenticator
 {
     public const int MaxTokenBytes = 8 * 1024;
     public const string MethodName = "jwt";
@@ -29,8 +29,12 @@ internal sealed class JwtAuthenticator : IDisposable
     [ThreadStatic]
     private static JsonWebToken? t_verified;
 
-    public JwtAuthenticator(JwtConfig config, TimeProvider time, ILogger? logger)
+    private readonly TimeProvider _time;
+
+    /// <param name="jwks">The shared key cache for the config's JWKS URL or OIDC issuer (null for static keys).</param>
+    public JwtAuthenticator(JwtConfig config, TimeProvider time, JwksKeySource? jwks)
     {
+        _time = time;
         _requiredClaims = [.. config.RequiredClaims ?? []];
         _rolesClaim = config.RolesClaim;
         _algorithm = config.Algorithm;
@@ -52,10 +56,9 @@ internal sealed class JwtAuthenticator : IDisposable
             SaveSigninToken = false,
         };
 
-        if (config.JwksUrl is not null || config.OidcIssuer is not null)
+        if (jwks is not null)
         {
-            _jwks = new JwksKeySource(config.JwksUrl, config.OidcIssuer, config.Algorithm, time, logger);
-            var jwks = _jwks;
+            _jwks = jwks;
             _parameters.IssuerSigningKeyResolver = (_, _, kid, _) => jwks.KeysFor(kid);
         }
         else if (config.Algorithm.StartsWith("HS", StringComparison.Ordinal) && !string.IsNullOrEmpty(config.Secret))
@@ -186,9 +189,9 @@ internal sealed class JwtAuthenticator : IDisposable
         SecurityTokenSignatureKeyNotFoundException when _jwks is not null && !_jwks.Knows(token.Kid) =>
             AuthResult.Invalid("unknown_key", "The token is signed with an unknown key."),
         SecurityTokenSignatureKeyNotFoundException => AuthResult.Invalid("bad_signature", "The token's signature is invalid."),
-        SecurityTokenInvalidLifetimeException when token.ValidTo != DateTime.MinValue && token.ValidTo < DateTime.UtcNow - _skew =>
+        SecurityTokenInvalidLifetimeException when token.ValidTo != DateTime.MinValue && token.ValidTo < _time.GetUtcNow().UtcDateTime - _skew =>
             AuthResult.Invalid("expired", "The token has expired."),
-        SecurityTokenInvalidLifetimeException when token.ValidFrom != DateTime.MinValue && token.ValidFrom > DateTime.UtcNow + _skew =>
+        SecurityTokenInvalidLifetimeException when token.ValidFrom != DateTime.MinValue && token.ValidFrom > _time.GetUtcNow().UtcDateTime + _skew =>
             AuthResult.Invalid("not_yet_valid", "The token is not valid yet."),
         SecurityTokenExpiredException => AuthResult.Invalid("expired", "The token has expired."),
         SecurityTokenNotYetValidException => AuthResult.Invalid("not_yet_valid", "The token is not valid yet."),
@@ -285,5 +288,4 @@ internal sealed class JwtAuthenticator : IDisposable
         }
     }
 
-    public void Dispose() => _jwks?.Dispose();
 }

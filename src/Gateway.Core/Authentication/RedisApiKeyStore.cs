@@ -25,6 +25,8 @@ internal readonly record struct StoreLookup(StoreOutcome Outcome, ApiKeyIdentity
 internal sealed partial class RedisApiKeyStore : IAsyncDisposable
 {
     public const string DefaultPrefix = "gateway:apikey:";
+
+    public const int DefaultTimeoutMs = 500;
     private const int MaxCachedKeys = 100_000;
     private static readonly TimeSpan StaleLimit = TimeSpan.FromMinutes(5);
     private readonly TimeSpan _commandTimeout;
@@ -35,10 +37,20 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (ApiKeyIdentity? Identity, long Stored)> _cache = new(StringComparer.Ordinal);
     private readonly RedisConnection _redis;
 
+    private readonly bool _ownsConnection;
+
+    /// <summary>A store with a connection of its own (the key-management verbs).</summary>
     public RedisApiKeyStore(string url, string? prefix, TimeSpan cacheTime, TimeProvider time, ILogger? logger, int? timeoutMs = null)
+        : this(new RedisConnection(url, TimeSpan.FromMilliseconds(timeoutMs ?? DefaultTimeoutMs)), prefix, cacheTime, time, logger)
     {
-        _commandTimeout = TimeSpan.FromMilliseconds(timeoutMs ?? 500);
-        _redis = new RedisConnection(url, _commandTimeout);
+        _ownsConnection = true;
+    }
+
+    /// <summary>A store on a shared connection (the gateway's: its registry owns the connection).</summary>
+    public RedisApiKeyStore(RedisConnection redis, string? prefix, TimeSpan cacheTime, TimeProvider time, ILogger? logger)
+    {
+        _commandTimeout = redis.OperationTimeout;
+        _redis = redis;
         Prefix = prefix ?? DefaultPrefix;
         _cacheTime = cacheTime;
         _time = time;
@@ -227,7 +239,7 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _redis.DisposeAsync();
+    public ValueTask DisposeAsync() => _ownsConnection ? _redis.DisposeAsync() : ValueTask.CompletedTask;
 
     private static partial class Log
     {

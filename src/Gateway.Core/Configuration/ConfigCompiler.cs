@@ -1,36 +1,60 @@
+using System.Collections.Frozen;
 using System.Net;
-using Gateway.Authentication;
 using Gateway.Configuration.Validation;
 using Gateway.Forwarding;
+using Gateway.Pipeline;
 using Gateway.Routing;
+using Gateway.State;
 using Microsoft.Extensions.Logging;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Configuration;
 
-/// <summary>Turns a validated configuration into the immutable snapshot requests run on.</summary>
+/// <summary>
+/// Turns a validated configuration into the immutable snapshot requests run on: the route table (routing is the
+/// core's), then each stage's policy for each route and for the snapshot, in stage order. Live state is looked up in
+/// <paramref name="state"/>'s registries, never made here; the caller commits the registries once the snapshot is live.
+/// </summary>
 internal static class ConfigCompiler
 {
-    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt, TimeProvider? time = null, ILoggerFactory? loggers = null)
+    /// <summary>Headers that carry a client's address, dropped unless a trusted proxy sent them.</summary>
+    public static readonly string[] DefaultClientIpHeaders = ["X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP"];
+
+    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt, LiveState state)
     {
         var ids = RouteIds.Assign(config.Routes);
+        var logger = state.Loggers.CreateLogger("Gateway.Routing");
         var routes = new CompiledRoute[config.Routes.Count];
-        var notEnforced = FeatureSupport.NotEnforced(config, ids);
-        var limitIndex = 0;
-        var rateLimiting = config.RateLimiting;
-        var globalLimits = rateLimiting is { Enabled: true }
-            ? rateLimiting.Global.Select((rule, i) => new RateLimiting.CompiledLimit(limitIndex++, $"global:{i}", rule)).ToArray()
-            : [];
         for (var i = 0; i < routes.Length; i++)
         {
-            var own = rateLimiting is not { Enabled: false } && config.Routes[i].RateLimit is { Count: > 0 } rules
-                ? rules.Select((rule, j) => new RateLimiting.CompiledLimit(limitIndex++, $"route:{ids[i]}:{j}", rule)).ToArray()
-                : [];
-            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i], time ?? TimeProvider.System);
-            routes[i].RateLimits = [.. globalLimits, .. own];
+            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i], logger);
         }
 
         AssignRanks(routes);
+        var stages = GatewayFeatures.Stages;
+        var shared = new Dictionary<Type, object>();
+        foreach (var route in routes)
+        {
+            var compilation = new StageCompilation(config, state, shared) { Route = route, Upstream = new UpstreamShapeBuilder(route) };
+            for (var s = 0; s < stages.Length; s++)
+            {
+                if (stages[s].Scope == StageScope.Route)
+                {
+                    route.Policies[s] = stages[s].Compile(compilation);
+                }
+            }
+        }
+
+        var matcher = new RouteMatcher(routes);
+        var snapshot = new StageCompilation(config, state, shared) { Routes = routes, Matcher = matcher };
+        var policies = new object?[stages.Length];
+        for (var s = 0; s < stages.Length; s++)
+        {
+            if (stages[s].Scope == StageScope.Request)
+            {
+                policies[s] = stages[s].Compile(snapshot);
+            }
+        }
+
         var trusted = new List<IPNetwork>();
         foreach (var text in config.Server.TrustedProxies)
         {
@@ -46,13 +70,26 @@ internal static class ConfigCompiler
             Version = version,
             LoadedAt = loadedAt,
             Routes = routes,
-            Matcher = new RouteMatcher(routes),
+            Matcher = matcher,
             TrustedProxies = [.. trusted],
+            ClientIpHeaders = (config.Server.ClientIpHeaders ?? [.. DefaultClientIpHeaders]).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             MaxRequestBodySize = config.MaxRequestSize,
-            Auth = new AuthServices(config.Auth, time ?? TimeProvider.System, loggers),
-            RateLimiter = new RateLimiting.RateLimiter(config.RateLimiting, time ?? TimeProvider.System, loggers?.CreateLogger("Gateway.RateLimiting")),
-            NotEnforced = notEnforced,
+            StagePolicies = policies,
+            NotEnforced = NotEnforced(config, ids),
         };
+    }
+
+    /// <summary>What the config asks for that this build does not enforce yet, one message each.</summary>
+    public static List<string> NotEnforced(GatewayConfig config, IReadOnlyList<string>? routeIds = null)
+    {
+        routeIds ??= RouteIds.Assign(config.Routes);
+        var messages = new List<string>();
+        foreach (var feature in GatewayFeatures.All)
+        {
+            feature.ReportNotEnforced(config, routeIds, messages);
+        }
+
+        return messages;
     }
 
     /// <summary>
@@ -99,17 +136,7 @@ internal static class ConfigCompiler
         }
     }
 
-    private static Backend NewBackend(BackendConfig target, HealthCheckConfig? health, CircuitBreakerConfig? breaker, TimeProvider time)
-    {
-        var name = Backend.NameOf(new Uri(target.Url, UriKind.Absolute));
-        return new Backend(
-            target.Url,
-            target.Weight,
-            new Health.BackendHealth(health, time),
-            breaker is null ? null : new Resilience.CircuitBreaker(breaker, time, state => Resilience.ResilienceMetrics.Transition(name, state)));
-    }
-
-    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id, TimeProvider time)
+    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id, ILogger logger)
     {
         RoutePattern.TryParse(route.Path, out var pattern, out _);
         string[]? methods = null;
@@ -121,26 +148,13 @@ internal static class ConfigCompiler
         var conditions = new RouteConditions(
             methods,
             route.Hosts is { Count: > 0 } hosts ? new HostCondition(hosts) : null,
-            CompileConditions(route.Headers),
-            CompileConditions(route.Query));
+            CompileConditions(route.Headers, id, logger),
+            CompileConditions(route.Query, id, logger));
 
-        var timeout = TimeSpan.FromSeconds(route.TimeoutSecs ?? config.Server.TimeoutSecs);
-        var breakerConfig = route.CircuitBreaker ?? config.CircuitBreaker;
-        if (breakerConfig?.RequestTimeoutSecs is double attemptTimeout && attemptTimeout < timeout.TotalSeconds)
+        string? unavailable = null;
+        foreach (var feature in GatewayFeatures.All)
         {
-            timeout = TimeSpan.FromSeconds(attemptTimeout);
-        }
-
-        LoadBalancing.BackendGroup? backends = null;
-        var targets = route.Backend is { } single ? [new BackendConfig { Url = single }] : route.Backends ?? [];
-        if (targets.Count > 0)
-        {
-            var health = route.HealthCheck is { Enabled: true } or { PassiveEnabled: true } ? route.HealthCheck : null;
-            backends = new LoadBalancing.BackendGroup(
-                [.. targets.Select(t => NewBackend(t, health, breakerConfig, time))],
-                route.LoadBalancer?.Strategy ?? "round_robin",
-                route.LoadBalancer?.HashOn,
-                route.HealthCheck?.PanicMode ?? false);
+            unavailable ??= feature.UnavailableReason(config, route);
         }
 
         return new CompiledRoute
@@ -154,32 +168,9 @@ internal static class ConfigCompiler
             StripPrefix = route.StripPrefix,
             PreserveHost = route.PreserveHost,
             AllowEncodedSlashes = route.AllowEncodedSlashes,
-            Timeout = timeout,
-            RequestConfig = BackendRequestConfig(route.BackendProtocol, timeout),
-            Http1Backends = backends is not null && route.BackendProtocol != "h2c" && backends.Backends.All(b => b.Url.Scheme == Uri.UriSchemeHttp),
-            Mock = route.Mock is { } mock ? new MockResponse(mock.Status, mock.Headers, mock.Body) : null,
-            Backends = backends,
-            Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new Resilience.RetryPolicy(retry, time) : null,
-            Auth = route.Auth is { } auth ? new AuthPolicy(auth, config.Auth) : null,
-            Unavailable = FeatureSupport.UnavailableReason(route),
+            Unavailable = unavailable,
             Source = route,
         };
-    }
-
-    /// <summary>
-    /// How the route talks to its backends (and how health checks probe them): <c>h2c</c> is HTTP/2 with prior
-    /// knowledge on cleartext (gRPC without TLS); <c>http1</c> pins HTTP/1.1; <c>http2</c> or unset offers HTTP/2
-    /// through ALPN on TLS and uses HTTP/1.1 otherwise.
-    /// </summary>
-    private static ForwarderRequestConfig BackendRequestConfig(string? protocol, TimeSpan timeout)
-    {
-        var (version, policy) = protocol switch
-        {
-            "h2c" => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionExact),
-            "http1" => (HttpVersion.Version11, HttpVersionPolicy.RequestVersionExact),
-            _ => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower),
-        };
-        return new ForwarderRequestConfig { ActivityTimeout = timeout, Version = version, VersionPolicy = policy };
     }
 
     private static string Canonical(string method)
@@ -189,7 +180,7 @@ internal static class ConfigCompiler
         return Microsoft.AspNetCore.Http.HttpMethods.GetCanonicalizedValue(upper);
     }
 
-    private static ValueCondition[] CompileConditions(Dictionary<string, MatchCondition>? conditions)
+    private static ValueCondition[] CompileConditions(Dictionary<string, MatchCondition>? conditions, string routeId, ILogger logger)
     {
         if (conditions is null)
         {
@@ -201,6 +192,8 @@ internal static class ConfigCompiler
             pair.Key,
             pair.Value.Exact,
             ValidationRules.CompileRegex(diagnostics, "", pair.Value.Regex, fullMatch: true),
-            pair.Value.Present))];
+            pair.Value.Present,
+            routeId,
+            logger))];
     }
 }

@@ -1,13 +1,15 @@
+using System.Collections.Frozen;
 using System.Net;
 using Gateway.Routing;
 
 namespace Gateway.Configuration;
 
 /// <summary>
-/// An immutable, fully compiled configuration: what a request reads while it runs. A reload builds a new
-/// one and swaps it in; requests keep the snapshot they started with.
+/// An immutable, fully compiled configuration: what a request reads while it runs. A reload builds a new one and
+/// swaps it in; requests keep the snapshot they started with. It refers to live state (backends, counters,
+/// caches) and owns none of it.
 /// </summary>
-internal sealed class RuntimeConfig : IAsyncDisposable
+internal sealed class RuntimeConfig
 {
     public required GatewayConfig Source { get; init; }
 
@@ -21,23 +23,17 @@ internal sealed class RuntimeConfig : IAsyncDisposable
 
     public required IPNetwork[] TrustedProxies { get; init; }
 
+    /// <summary>Headers that name the client (X-Real-IP and kin): believed, and forwarded, only from trusted proxies.</summary>
+    public required FrozenSet<string> ClientIpHeaders { get; init; }
+
     /// <summary>Largest request body in bytes, or null for no limit.</summary>
     public long? MaxRequestBodySize { get; init; }
 
-    /// <summary>The authenticators (and the identity headers the gateway owns).</summary>
-    public required Authentication.AuthServices Auth { get; init; }
+    /// <summary>The policy of each request stage (indexed like <see cref="Pipeline.GatewayFeatures.Stages"/>; null where a stage is not).</summary>
+    public required object?[] StagePolicies { get; init; }
 
     /// <summary>Configured features that this build does not enforce yet, one message each.</summary>
     public required IReadOnlyList<string> NotEnforced { get; init; }
-
-    /// <summary>The rate limiter (in memory, or shared through Redis).</summary>
-    public required RateLimiting.RateLimiter RateLimiter { get; init; }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Auth.DisposeAsync().ConfigureAwait(false);
-        await RateLimiter.DisposeAsync().ConfigureAwait(false);
-    }
 
     public bool IsTrustedProxy(IPAddress address)
     {
@@ -50,5 +46,20 @@ internal sealed class RuntimeConfig : IAsyncDisposable
         }
 
         return false;
+    }
+
+    /// <summary>The request-stage policy of a type (tools and tests; requests get theirs from the runner).</summary>
+    public T? Policy<T>()
+        where T : class
+    {
+        foreach (var policy in StagePolicies)
+        {
+            if (policy is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
     }
 }

@@ -1,11 +1,19 @@
+using Gateway.Configuration;
 using Gateway.Health;
 using Gateway.Resilience;
 
 namespace Gateway.Forwarding;
 
 /// <summary>
-/// One upstream server of a route: its address (the URL's path is a prefix for every forwarded path), and its
-/// live state: health, circuit breaker, requests in flight.
+/// What identifies a backend's live state: its address and the settings that shape that state. Routes naming the
+/// same URL with the same health and breaker settings share one backend (one breaker, one in-flight count); a
+/// reload that changes neither keeps it as it is.
+/// </summary>
+internal readonly record struct BackendKey(string Name, HealthCheckConfig? Health, CircuitBreakerConfig? Breaker);
+
+/// <summary>
+/// One upstream server and its live state for the life of the process: health, circuit breaker, requests in
+/// flight, and the HTTP/1.1 connections to it. Its URL's path is a prefix for every forwarded path.
 /// </summary>
 internal sealed class Backend
 {
@@ -13,11 +21,10 @@ internal sealed class Backend
     private long _requests;
     private long _errors;
 
-    public Backend(string url, int weight, BackendHealth health, CircuitBreaker? breaker)
+    public Backend(string url, BackendHealth health, CircuitBreaker? breaker, Http1.Http1Endpoint? endpoint = null)
     {
         var uri = new Uri(url, UriKind.Absolute);
         Url = uri;
-        Weight = weight;
         Prefix = NameOf(uri);
         PathPrefix = uri.AbsolutePath.TrimEnd('/');
         // Punycode for international names; IPv6 literals keep their brackets.
@@ -26,6 +33,7 @@ internal sealed class Backend
         Name = Prefix;
         Health = health;
         Breaker = breaker;
+        Http1Endpoint = endpoint;
     }
 
     /// <summary>The name (and forwarding prefix) of a backend URL.</summary>
@@ -45,14 +53,15 @@ internal sealed class Backend
     /// <summary>The Host header the backend receives (unless the route preserves the client's).</summary>
     public string HostHeader { get; }
 
-    /// <summary>The HTTP/1.1 connection pool for this backend's host and port, looked up on first use.</summary>
-    public Http1.Http1Endpoint? Http1Endpoint { get; set; }
-
-    public int Weight { get; }
+    /// <summary>The idle HTTP/1.1 connections to this backend's host and port (null when the own client is off or the URL is https).</summary>
+    public Http1.Http1Endpoint? Http1Endpoint { get; }
 
     public BackendHealth Health { get; }
 
     public CircuitBreaker? Breaker { get; }
+
+    /// <summary>No live snapshot names this backend any more (requests of older snapshots may still finish on it).</summary>
+    public bool Retired { get; private set; }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -77,4 +86,6 @@ internal sealed class Backend
             Interlocked.Increment(ref _errors);
         }
     }
+
+    public void Retire() => Retired = true;
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using Gateway.Configuration;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Forwarding;
@@ -11,15 +10,16 @@ namespace Gateway.Forwarding;
 /// </summary>
 internal static class ClientAddress
 {
-    public static IPAddress? Resolve(HttpContext context, RuntimeConfig config)
+    public static IPAddress? Resolve(Pipeline.Exchange exchange)
     {
-        var peer = Normalize(context.Connection.RemoteIpAddress);
+        var config = exchange.Config;
+        var peer = exchange.Peer;
         if (peer is null || config.TrustedProxies.Length == 0 || !config.IsTrustedProxy(peer))
         {
             return peer;
         }
 
-        var headers = context.Request.Headers;
+        var headers = exchange.RequestHeaders;
         var forwardedFor = headers["X-Forwarded-For"];
         if (forwardedFor.Count > 0)
         {

@@ -1,19 +1,24 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Forwarding;
 
 /// <summary>
-/// The connection pools to backends for the whole process (across config reloads): the gateway's own HTTP/1.1
-/// client for plain-HTTP backends (the common case, and the fast one), and an HttpClient handler behind YARP for
+/// The ways to backends for the whole process (across config reloads): the gateway's own HTTP/1.1 client with its
+/// keep-alive pool for plain-HTTP backends (the common case, and the fast one), and HttpClient behind YARP for
 /// everything else (TLS, HTTP/2, upgrades, bodies of unknown length), tuned for a proxy: no redirects, cookies,
 /// proxy or decompression; trace headers are the gateway's own.
 /// </summary>
 internal sealed class UpstreamClient : IDisposable
 {
-    public UpstreamClient(TimeSpan connectTimeout, bool http1FastPath = true)
+    private readonly ServiceProvider _services;
+
+    public UpstreamClient(TimeSpan connectTimeout, TimeProvider time, bool http1FastPath = true)
     {
-        Http1 = http1FastPath ? new Http1.Http1Pool(connectTimeout) : null;
+        Http1 = http1FastPath ? new Http1.Http1Pool(connectTimeout, time) : null;
+        Http1Sender = Http1 is null ? null : new Http1.Http1Sender(Http1);
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -23,7 +28,7 @@ internal sealed class UpstreamClient : IDisposable
             EnableMultipleHttp2Connections = true,
             // Connecting is timed here, so that a connect timeout reads as a connection error (nothing was sent:
             // safe to retry, answered 502) and never as the backend being slow to answer (504).
-            ConnectCallback = (context, cancel) => ConnectAsync(context.DnsEndPoint, connectTimeout, cancel),
+            ConnectCallback = (context, cancel) => ConnectAsync(context.DnsEndPoint, connectTimeout, time, cancel),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxResponseHeadersLength = 64,
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
@@ -31,28 +36,36 @@ internal sealed class UpstreamClient : IDisposable
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        _services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
+        Yarp = new YarpSender(_services.GetRequiredService<IHttpForwarder>(), Invoker);
     }
 
     public HttpMessageInvoker Invoker { get; }
 
-    /// <summary>The HTTP/1.1 connection pool, or null when the fast path is switched off.</summary>
+    /// <summary>The HTTP/1.1 connection pool, or null when the own client is switched off.</summary>
     public Http1.Http1Pool? Http1 { get; }
 
-    private static async ValueTask<Stream> ConnectAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel) =>
-        new System.Net.Sockets.NetworkStream(await ConnectSocketAsync(endpoint, timeout, cancel).ConfigureAwait(false), ownsSocket: true);
+    /// <summary>The own HTTP/1.1 client, or null when it is switched off.</summary>
+    public UpstreamSender? Http1Sender { get; }
+
+    /// <summary>HttpClient through YARP's forwarder.</summary>
+    public UpstreamSender Yarp { get; }
+
+    private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, TimeSpan timeout, TimeProvider time, CancellationToken cancel) =>
+        new System.Net.Sockets.NetworkStream(await ConnectSocketAsync(endpoint, timeout, time, cancel).ConfigureAwait(false), ownsSocket: true);
 
     /// <summary>
     /// Opens a TCP connection (Nagle off) within <paramref name="timeout"/>. Every failure but the caller's own
     /// cancellation is a connection error: nothing reached the backend.
     /// </summary>
-    public static async ValueTask<System.Net.Sockets.Socket> ConnectSocketAsync(System.Net.DnsEndPoint endpoint, TimeSpan timeout, CancellationToken cancel)
+    public static async ValueTask<System.Net.Sockets.Socket> ConnectSocketAsync(DnsEndPoint endpoint, TimeSpan timeout, TimeProvider time, CancellationToken cancel)
     {
         var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        deadline.CancelAfter(timeout);
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
         try
         {
-            await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(endpoint, linked.Token).ConfigureAwait(false);
             return socket;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
@@ -77,5 +90,6 @@ internal sealed class UpstreamClient : IDisposable
     {
         Invoker.Dispose();
         Http1?.Dispose();
+        _services.Dispose();
     }
 }

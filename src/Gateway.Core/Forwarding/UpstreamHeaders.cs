@@ -1,9 +1,5 @@
 using System.Collections.Frozen;
-using System.Net;
-using Gateway.Configuration;
 using Gateway.Pipeline;
-using Gateway.Routing;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -18,25 +14,12 @@ internal interface IUpstreamHeaderSink
     void Dropped(string name);
 }
 
-/// <summary>What the upstream header rules need to know about one request.</summary>
-internal readonly record struct UpstreamRequestFacts(
-    HttpRequest Request,
-    StringValues Connection,
-    CompiledRoute Route,
-    RuntimeConfig Config,
-    IPAddress? Peer,
-    bool HasUnderscoreHeaders,
-    string RequestId,
-    TraceContext Trace,
-    Authentication.Identity? Identity,
-    string BackendAuthority);
-
 /// <summary>
-/// The headers a backend receives, in one place for the HTTP/1.1 forwarder and the offline tools (explain, route
-/// tests): hop-by-hop headers and those named in Connection dropped; Host replaced by the backend's unless the
-/// route preserves it; X-Forwarded-*, X-Request-Id and traceparent set by the gateway; identity headers only from
-/// the gateway; credentials dropped where the route keeps them. The YARP transformer applies the same rules to an
-/// <see cref="HttpRequestMessage"/>; a test sends the same requests both ways and compares what backends receive.
+/// The headers a backend receives, in one place for every sender and the offline verbs: hop-by-hop headers and
+/// those named in Connection dropped; Host replaced by the backend's unless the route preserves it; X-Forwarded-*,
+/// X-Request-Id and traceparent set by the gateway; client-address headers (X-Real-IP and kin) only from trusted
+/// proxies; identity headers only from the gateway; what the route's <see cref="UpstreamShape"/> keeps at the
+/// gateway dropped; then what the stages added (<see cref="Exchange.UpstreamAdditions"/>).
 /// </summary>
 internal static class UpstreamHeaders
 {
@@ -66,21 +49,21 @@ internal static class UpstreamHeaders
         [HeaderNames.Cookie] = Rule.Cookie,
     }).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
-    public static void Write<TSink>(in UpstreamRequestFacts facts, ref TSink sink)
+    /// <param name="connection">The request's Connection header as the codec delivered it.</param>
+    public static void Write<TSink>(Exchange exchange, UpstreamShape shape, string backendAuthority, StringValues connection, ref TSink sink)
         where TSink : struct, IUpstreamHeaderSink
     {
-        var request = facts.Request;
-        var route = facts.Route;
-        var incoming = request.Headers;
-        var nominated = facts.Connection.Count == 0 ? null : HopByHop.Nominated(facts.Connection);
-        var trusted = facts.Peer is not null && facts.Config.TrustedProxies.Length > 0 && facts.Config.IsTrustedProxy(facts.Peer);
-        var identityHeaders = facts.Config.Auth.IdentityHeaders;
-        var keptCredentials = route.Auth is { ForwardAuthorization: false } auth ? auth : null;
-        var rewriteCookie = keptCredentials?.TokenCookie is not null && incoming.Cookie.Count > 0;
+        var config = exchange.Config;
+        var incoming = exchange.RequestHeaders;
+        var nominated = connection.Count == 0 ? null : HopByHop.Nominated(connection);
+        var peer = exchange.Peer;
+        var trusted = peer is not null && config.TrustedProxies.Length > 0 && config.IsTrustedProxy(peer);
+        var rewriteCookie = shape.DropCookie is not null && incoming.Cookie.Count > 0;
+        var lookAlikes = exchange.HasUnderscoreHeaders;
 
-        if (!route.PreserveHost)
+        if (!shape.PreserveHost)
         {
-            sink.Add(HeaderNames.Host, facts.BackendAuthority);
+            sink.Add(HeaderNames.Host, backendAuthority);
         }
 
         foreach (var (name, values) in incoming)
@@ -90,11 +73,11 @@ internal static class UpstreamHeaders
                 var drop = rule switch
                 {
                     Rule.HopByHop => true,
-                    Rule.Host => !route.PreserveHost,
+                    Rule.Host => !shape.PreserveHost,
                     Rule.GatewayOwned => false,
                     Rule.Forwarded => !trusted,
-                    Rule.TraceState => !facts.Trace.Continued,
-                    Rule.Authorization => keptCredentials is not null,
+                    Rule.TraceState => !exchange.Trace.Continued,
+                    Rule.Authorization => shape.DropAuthorization,
                     _ => false,
                 };
                 if (drop)
@@ -111,8 +94,9 @@ internal static class UpstreamHeaders
             }
 
             if ((nominated is not null && nominated.Contains(name, StringComparer.OrdinalIgnoreCase))
-                || identityHeaders.Owns(name, facts.HasUnderscoreHeaders)
-                || (keptCredentials?.ApiKeyHeader is { } apiKeyHeader && apiKeyHeader.Equals(name, StringComparison.OrdinalIgnoreCase)))
+                || shape.DroppedHeaders.Contains(name)
+                || (!trusted && config.ClientIpHeaders.Contains(name))
+                || (lookAlikes && name.Contains('_', StringComparison.Ordinal) && shape.DroppedLookAlikes.Contains(name.Replace('_', '-'))))
             {
                 sink.Dropped(name);
                 continue;
@@ -121,8 +105,8 @@ internal static class UpstreamHeaders
             sink.Add(name, values);
         }
 
-        var forwarded = ForwardedHeaders.Compute(facts.Peer, trusted, incoming[ForwardedHeaders.For], incoming[ForwardedHeaders.Proto],
-            incoming[ForwardedHeaders.Host], request.Scheme, request.Host.Value ?? "");
+        var forwarded = ForwardedHeaders.Compute(peer, trusted, incoming[ForwardedHeaders.For], incoming[ForwardedHeaders.Proto],
+            incoming[ForwardedHeaders.Host], exchange.Scheme, exchange.Authority);
         sink.Add(ForwardedHeaders.For, forwarded.For);
         sink.Add(ForwardedHeaders.Proto, forwarded.Proto);
         if (forwarded.Host.Length > 0)
@@ -130,19 +114,19 @@ internal static class UpstreamHeaders
             sink.Add(ForwardedHeaders.Host, forwarded.Host);
         }
 
-        if (facts.Identity is { } identity)
+        sink.Add(RequestIds.HeaderName, exchange.RequestId);
+        sink.Add("traceparent", exchange.Trace.TraceParent);
+        if (rewriteCookie && Authentication.Cookies.Without(JoinCookies(incoming.Cookie), shape.DropCookie!) is { } rest)
         {
-            foreach (var (name, value) in identityHeaders.For(identity))
+            sink.Add(HeaderNames.Cookie, rest);
+        }
+
+        if (exchange.UpstreamAdditions is { } additions)
+        {
+            foreach (var (name, value) in additions)
             {
                 sink.Add(name, value);
             }
-        }
-
-        sink.Add(RequestIds.HeaderName, facts.RequestId);
-        sink.Add("traceparent", facts.Trace.TraceParent);
-        if (rewriteCookie && Authentication.Cookies.Without(JoinCookies(incoming.Cookie), keptCredentials!.TokenCookie!) is { } rest)
-        {
-            sink.Add(HeaderNames.Cookie, rest);
         }
     }
 

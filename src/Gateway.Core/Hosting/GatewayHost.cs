@@ -4,10 +4,12 @@ using Gateway.Configuration;
 using Gateway.Forwarding;
 using Gateway.Logging;
 using Gateway.Pipeline;
+using Gateway.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,31 +18,55 @@ using Microsoft.Extensions.Logging;
 
 namespace Gateway.Hosting;
 
+/// <summary>How a gateway process is started beside its config.</summary>
+internal sealed record GatewayStartOptions
+{
+    /// <summary>The config file, for reloads (null: the config was given as text and cannot be reloaded from a file).</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Applied to every config loaded, the first and each reload (command-line overrides such as --port).</summary>
+    public Func<GatewayConfig, GatewayConfig> Overrides { get; init; } = static config => config;
+
+    /// <summary>Warnings from loading the config, logged once at start.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Plain-HTTP backends get the gateway's own HTTP/1.1 client (null: <see cref="ProcessSwitches.Http1FastPath"/> decides).</summary>
+    public bool? Http1FastPath { get; init; }
+
+    /// <summary>Kestrel runs requests on its I/O threads (see <see cref="ProcessSwitches.EnableInlineIo"/>).</summary>
+    public bool InlineIo { get; init; }
+}
+
 /// <summary>
-/// A running gateway: the public listener (the request pipeline) and the admin listener, each its own
-/// Kestrel server so that the admin side keeps answering <c>/readyz</c> while the public side drains.
+/// A running gateway: the public listener (every request goes through the stages) and the admin listener, each its
+/// own Kestrel server so that the admin side keeps answering <c>/readyz</c> while the public side drains; the live
+/// state shared by all config snapshots; and the ways a new config comes in (file watch, SIGHUP, admin API).
 /// </summary>
 internal sealed partial class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _public;
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
-    private Health.HealthChecker? _healthChecker;
+    private readonly Resilience.BackendStateMetrics _backendMetrics;
+    private ConfigWatcher? _watcher;
 
-    /// <summary>The backend connection pools: closed once the public listener has drained.</summary>
-    private UpstreamClient? _upstream;
-    private Resilience.BackendStateMetrics? _backendMetrics;
-
-    private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, Lifecycle lifecycle, ILogger logger)
+    private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, LiveState state, ConfigReloader reloader, Lifecycle lifecycle, ILogger logger)
     {
         _public = publicApp;
         _admin = adminApp;
         Store = store;
+        State = state;
+        Reloader = reloader;
         Lifecycle = lifecycle;
         _logger = logger;
+        _backendMetrics = new Resilience.BackendStateMetrics(state);
     }
 
     public ConfigStore Store { get; }
+
+    public LiveState State { get; }
+
+    public ConfigReloader Reloader { get; }
 
     public Lifecycle Lifecycle { get; }
 
@@ -50,20 +76,21 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The admin port actually bound, or 0 when the admin listener is disabled.</summary>
     public int AdminPort { get; private set; }
 
-    /// <param name="http1FastPath">Plain-HTTP backends get the gateway's own HTTP/1.1 client (default: on unless
-    /// <see cref="ProcessSwitches.Http1FastPath"/> turns it off); false sends everything through YARP.</param>
-    /// <param name="inlineIo">Kestrel runs requests on its I/O threads (see <see cref="ProcessSwitches.EnableInlineIo"/>).</param>
-    public static async Task<GatewayHost> StartAsync(RuntimeConfig runtime, LogSink sink, TimeProvider time, IEnumerable<string>? warnings = null,
-        bool? http1FastPath = null, bool inlineIo = false)
+    public static async Task<GatewayHost> StartAsync(GatewayConfig loaded, LogSink sink, TimeProvider time, GatewayStartOptions? options = null)
     {
-        var config = runtime.Source;
+        options ??= new GatewayStartOptions();
+        var config = options.Overrides(loaded);
         var logs = GatewayLoggerProvider.For(config.Logging, sink, time);
-        var store = new ConfigStore(runtime);
+        var loggers = logs.Factory();
         var lifecycle = new Lifecycle();
-        var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs),
-            http1FastPath ?? ProcessSwitches.IsOn(ProcessSwitches.Http1FastPath));
+        var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs), time,
+            options.Http1FastPath ?? ProcessSwitches.IsOn(ProcessSwitches.Http1FastPath));
+        var state = new LiveState(time, loggers, upstream, new AccessLog(sink, time));
+        var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow(), state);
+        var store = new ConfigStore(runtime);
+        state.Commit(runtime);
         var logger = logs.CreateLogger("Gateway");
-        foreach (var warning in warnings ?? runtime.NotEnforced)
+        foreach (var warning in options.Warnings.Concat(runtime.NotEnforced))
         {
             Log.StartupWarning(logger, warning);
         }
@@ -73,10 +100,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.StartupWarning(logger, "server.http2 without TLS: the public listener speaks HTTP/2 only (h2c with prior knowledge); HTTP/1.1 clients cannot connect");
         }
 
+        var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
         // Inline scheduling pays off only with the runtime's inline socket completions, which the CLI turns on.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineIo);
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineIo);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -95,23 +123,27 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.Server.ShutdownTimeoutSecs));
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
-        builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(upstream);
-        builder.Services.AddSingleton(lifecycle);
-        builder.Services.AddSingleton(new AccessLog(sink, time));
-        builder.Services.AddHttpForwarder();
         var publicApp = builder.Build();
-        publicApp.UseGatewayPipeline();
+        publicApp.Run(context => runner.RunAsync(KestrelChannel.CreateExchange(context, store.Current, time)));
 
+        var reloader = new ConfigReloader(store, state, options.ConfigPath, options.Overrides, logs.CreateLogger("Gateway.Config"));
         WebApplication? adminApp = null;
         if (config.Admin.Enabled)
         {
-            adminApp = BuildAdmin(config.Admin, lifecycle, logs, logger);
+            adminApp = BuildAdmin(config.Admin, lifecycle, reloader, logs, logger);
         }
 
-        var host = new GatewayHost(publicApp, adminApp, store, lifecycle, logger) { _upstream = upstream };
-        await publicApp.StartAsync().ConfigureAwait(false);
+        var host = new GatewayHost(publicApp, adminApp, store, state, reloader, lifecycle, logger);
+        try
+        {
+            await publicApp.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            await state.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         host.Port = BoundPort(publicApp);
         Log.Listening(logger, $"http://{FormatHost(config.Server.Host)}:{host.Port}");
         if (adminApp is not null)
@@ -123,6 +155,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             catch
             {
                 await publicApp.StopAsync().ConfigureAwait(false);
+                await state.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
 
@@ -130,25 +163,54 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.AdminListening(logger, $"http://{FormatHost(AdminHost(config.Admin))}:{host.AdminPort}");
         }
 
-        host._healthChecker = new Health.HealthChecker(runtime, time, logs.CreateLogger("Gateway.Health"));
-        host._healthChecker.Start();
-        host._backendMetrics = new Resilience.BackendStateMetrics(store);
-        _ = runtime.Auth.WarmUpAsync();
-        _ = runtime.RateLimiter.WarmUpAsync();
+        if (options.ConfigPath is { } path)
+        {
+            host._watcher = new ConfigWatcher(reloader, path, time, logs.CreateLogger("Gateway.Config"));
+            host._watcher.Follow(config.HotReload);
+        }
+
+        WarmUp(runtime);
+        reloader.Applied += WarmUp;
         lifecycle.MarkReady();
         return host;
     }
 
+    /// <summary>Reloads the config file now (SIGHUP).</summary>
+    public ReloadResult Reload(string trigger) => Reloader.Reload(trigger);
+
+    /// <summary>Opens what the first requests would otherwise wait for (JWKS keys, Redis connections).</summary>
+    private static void WarmUp(RuntimeConfig runtime)
+    {
+        foreach (var route in runtime.Routes)
+        {
+            if (route.Policy<Authentication.AuthPolicy>() is { } auth)
+            {
+                _ = auth.Services.WarmUpAsync();
+                break;
+            }
+        }
+
+        foreach (var route in runtime.Routes)
+        {
+            if (route.Policy<RateLimiting.RouteRateLimits>() is { } limits)
+            {
+                _ = limits.Limiter.WarmUpAsync();
+                break;
+            }
+        }
+    }
+
     /// <summary>
-    /// Graceful stop: <c>/readyz</c> turns 503, the public listener stops accepting, in-flight requests
-    /// finish (up to <c>server.shutdown_timeout_secs</c>), then the admin listener stops.
+    /// Graceful stop: <c>/readyz</c> turns 503, the public listener stops accepting, in-flight requests finish (up to
+    /// <c>server.shutdown_timeout_secs</c>), then the admin listener stops and the live state is closed.
     /// </summary>
     public async Task StopAsync()
     {
         Lifecycle.BeginDrain();
+        _watcher?.Dispose();
         var timeout = TimeSpan.FromSeconds(Store.Current.Source.Server.ShutdownTimeoutSecs);
         Log.Draining(_logger, timeout.TotalSeconds);
-        using (var cts = new CancellationTokenSource(timeout))
+        using (var cts = new CancellationTokenSource(timeout, State.Time))
         {
             await _public.StopAsync(cts.Token).ConfigureAwait(false);
         }
@@ -158,30 +220,22 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             await _admin.StopAsync().ConfigureAwait(false);
         }
 
-        if (_healthChecker is not null)
-        {
-            await _healthChecker.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _backendMetrics?.Dispose();
-        _upstream?.Dispose();
-
-        await Store.Current.DisposeAsync().ConfigureAwait(false);
+        _backendMetrics.Dispose();
+        await State.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
     }
 
     public async ValueTask DisposeAsync()
     {
+        _watcher?.Dispose();
         await _public.DisposeAsync().ConfigureAwait(false);
         if (_admin is not null)
         {
             await _admin.DisposeAsync().ConfigureAwait(false);
         }
-
-        _upstream?.Dispose();
     }
 
-    private static WebApplication BuildAdmin(AdminConfig admin, Lifecycle lifecycle, ILoggerProvider logs, ILogger logger)
+    private static WebApplication BuildAdmin(AdminConfig admin, Lifecycle lifecycle, ConfigReloader reloader, ILoggerProvider logs, ILogger logger)
     {
         var host = AdminHost(admin);
         if (admin.Token is null)
@@ -201,11 +255,12 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = AdminApi.MaxBodyBytes;
             Listen(kestrel, host, admin.Port, HttpProtocols.Http1);
         });
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
         var app = builder.Build();
-        new AdminApi(lifecycle, admin.Token).Map(app);
+        new AdminApi(lifecycle, reloader, admin.Token).Map(app);
         return app;
     }
 

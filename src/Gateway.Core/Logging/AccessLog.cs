@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Pipeline;
-using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Logging;
 
@@ -39,15 +37,16 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
     private static readonly JsonEncodedText Warn = JsonEncodedText.Encode("warn");
     private static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
 
-    public void Write(HttpContext context, GatewayRequestFeature feature)
+    public void Write(Exchange exchange)
     {
-        var logging = feature.Config.Source.Logging;
+        var logging = exchange.Config.Source.Logging;
         if (!logging.AccessLog)
         {
             return;
         }
 
-        var status = context.Response.StatusCode;
+        var client = exchange.Client;
+        var status = client.Status;
         if (status < 400 && logging.Sample is { SuccessRatio: < 1 } sample && Random.Shared.NextDouble() >= sample.SuccessRatio)
         {
             return;
@@ -58,14 +57,14 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
         var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         writer.Reset(buffer);
 
-        var elapsed = Stopwatch.GetElapsedTime(feature.StartTimestamp);
+        var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
         writer.WriteStartObject();
         LogTime.Write(writer, Ts.EncodedUtf8Bytes, time.GetUtcNow());
         writer.WriteString(Level, status >= 500 ? Error : status >= 400 ? Warn : Info);
         writer.WriteString(Type, Access);
-        writer.WriteString(RequestId, feature.RequestId);
-        writer.WriteString(TraceId, feature.Trace.TraceId);
-        if (feature.ClientIp is { } ip)
+        writer.WriteString(RequestId, exchange.RequestId);
+        writer.WriteString(TraceId, exchange.Trace.TraceId);
+        if (exchange.ClientIp is { } ip)
         {
             writer.WriteString(ClientIp, ip.ToString());
         }
@@ -74,25 +73,25 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
             writer.WriteNull(ClientIp);
         }
 
-        writer.WriteString(Method, context.Request.Method);
-        WritePath(writer, feature);
-        WriteNullable(writer, Route, feature.Route?.Id);
-        WriteNullable(writer, BackendName, feature.Backend?.Name);
+        writer.WriteString(Method, exchange.Method);
+        WritePath(writer, exchange);
+        WriteNullable(writer, Route, exchange.Route?.Id);
+        WriteNullable(writer, BackendName, exchange.Backend?.Name);
         writer.WriteNumber(Status, status);
         writer.WriteNumber(DurationMs, Math.Round(elapsed.TotalMilliseconds, 3));
-        if (feature.UpstreamTicks > 0)
+        if (exchange.UpstreamTicks > 0)
         {
-            writer.WriteNumber(UpstreamMs, Math.Round(feature.UpstreamTicks * 1000.0 / Stopwatch.Frequency, 3));
+            writer.WriteNumber(UpstreamMs, Math.Round(exchange.UpstreamTicks * 1000.0 / time.TimestampFrequency, 3));
         }
         else
         {
             writer.WriteNull(UpstreamMs);
         }
 
-        writer.WriteNumber(BytesIn, feature.RequestCounter?.Count ?? context.Request.ContentLength ?? 0);
-        writer.WriteNumber(BytesOut, feature.ResponseCounter?.Count ?? feature.ResponseBytes
-            ?? (HttpMethods.IsHead(context.Request.Method) || status is 204 or 304 ? 0 : context.Response.ContentLength ?? 0));
-        WriteNullable(writer, User, feature.User);
+        writer.WriteNumber(BytesIn, exchange.RequestBytes ?? exchange.RequestContentLength ?? 0);
+        writer.WriteNumber(BytesOut, exchange.ResponseBytes
+            ?? (exchange.IsHead || status is 204 or 304 ? 0 : client.ResponseContentLength ?? 0));
+        WriteNullable(writer, User, exchange.User);
         writer.WriteEndObject();
         writer.Flush();
         sink.WriteLine(buffer.WrittenSpan);
@@ -110,15 +109,15 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
         }
     }
 
-    private static void WritePath(Utf8JsonWriter writer, GatewayRequestFeature feature)
+    private static void WritePath(Utf8JsonWriter writer, Exchange exchange)
     {
-        if (feature.Query.Length <= 1)
+        if (exchange.Query.Length <= 1)
         {
-            writer.WriteString(Path, feature.Path);
+            writer.WriteString(Path, exchange.Path);
             return;
         }
 
-        writer.WriteString(Path, feature.Path + RedactQuery(feature.Query));
+        writer.WriteString(Path, exchange.Path + RedactQuery(exchange.Query));
     }
 
     /// <summary><c>?a=1&amp;b</c> becomes <c>?a=***&amp;b</c>: names stay, values never reach the log.</summary>

@@ -9,49 +9,29 @@ internal static class Problems
 {
     public const string ContentType = "application/problem+json";
 
-    public static Task WriteAsync(HttpContext context, int status, string type, string title, string detail, string? headerName = null, string? headerValue = null)
-    {
-        var response = context.Response;
-        if (response.HasStarted)
+    /// <summary>The client went away: nothing is written, and the access log says 499.</summary>
+    public static readonly Answer ClientGone = new(499, ReadOnlyMemory<byte>.Empty, null) { Silent = true, Detail = "The client closed the connection." };
+
+    public static Answer Create(Exchange exchange, int status, string type, string title, string detail, string? headerName = null, string? headerValue = null) =>
+        new(status, Serialize(status, type, title, detail, exchange.RequestId.Length == 0 ? null : exchange.RequestId), ContentType)
         {
-            context.Abort();
-            return Task.CompletedTask;
-        }
+            NoStore = true,
+            HeaderName = headerName,
+            HeaderValue = headerValue,
+            Detail = detail,
+        };
 
-        var feature = context.Features.Get<GatewayRequestFeature>();
-        response.Clear();
-        response.StatusCode = status;
-        response.ContentType = ContentType;
-        response.Headers.CacheControl = "no-store";
-        if (feature is not null)
-        {
-            response.Headers[RequestIds.HeaderName] = feature.RequestId;
-        }
+    public static Answer NotFound(Exchange exchange) =>
+        Create(exchange, StatusCodes.Status404NotFound, "urn:gateway:problem:no-route", "Not Found", "No route matches this request.");
 
-        if (feature is not null)
-        {
-            RateLimiting.RateLimitHeaders.Apply(response.Headers, feature.RateLimit);
-        }
+    public static Answer MethodNotAllowed(Exchange exchange, string allow, string detail) =>
+        Create(exchange, StatusCodes.Status405MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed", detail, HeaderNames.Allow, allow);
 
-        if (headerName is not null)
-        {
-            response.Headers[headerName] = headerValue;
-        }
+    public static Answer BadRequest(Exchange exchange, string detail) =>
+        Create(exchange, StatusCodes.Status400BadRequest, "urn:gateway:problem:bad-request", "Bad Request", detail);
 
-        var body = Serialize(status, type, title, detail, feature?.RequestId);
-        response.ContentLength = body.Length;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, context.RequestAborted).AsTask();
-    }
-
-    public static Task NotFound(HttpContext context) =>
-        WriteAsync(context, StatusCodes.Status404NotFound, "urn:gateway:problem:no-route", "Not Found", "No route matches this request.");
-
-    public static Task MethodNotAllowed(HttpContext context, string allow) =>
-        WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed",
-            $"The route for this path accepts only: {allow}.", HeaderNames.Allow, allow);
-
-    public static Task BadRequest(HttpContext context, string detail) =>
-        WriteAsync(context, StatusCodes.Status400BadRequest, "urn:gateway:problem:bad-request", "Bad Request", detail);
+    public static Answer ContentTooLarge(Exchange exchange, string detail) =>
+        Create(exchange, StatusCodes.Status413PayloadTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large", detail);
 
     internal static byte[] Serialize(int status, string type, string title, string detail, string? requestId)
     {

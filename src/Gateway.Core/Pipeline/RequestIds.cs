@@ -9,17 +9,17 @@ internal static class RequestIds
 
     public const int MaxLength = 128;
 
-    public static string From(StringValues incoming) =>
-        incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : New();
+    public static string From(StringValues incoming, TimeProvider time) =>
+        incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : New(time);
 
     /// <summary>
     /// 32 hex digits: 48 bits of milliseconds (ids sort by time in logs) and 80 random bits. An id names a
     /// request; it is not a secret, so the fast generator serves.
     /// </summary>
-    private static string New()
+    private static string New(TimeProvider time)
     {
         Span<byte> bytes = stackalloc byte[16];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, time.GetUtcNow().ToUnixTimeMilliseconds() << 16);
         Random.Shared.NextBytes(bytes[6..]);
         return Convert.ToHexStringLower(bytes);
     }

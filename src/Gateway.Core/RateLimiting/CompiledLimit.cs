@@ -21,9 +21,11 @@ internal enum LimitAlgorithm
 /// <summary>One rate limit, compiled: what it counts, how many, over what window. Immutable.</summary>
 internal sealed class CompiledLimit
 {
-    public CompiledLimit(int index, string scope, RateLimitRule rule)
+    /// <param name="id">The process-wide number of this limit (its local counters are filed under it).</param>
+    /// <param name="scope">Where the limit was configured and what it is: stable across reloads and replicas.</param>
+    public CompiledLimit(int id, string scope, RateLimitRule rule)
     {
-        Index = index;
+        Id = id;
         Scope = scope;
         Requests = rule.Requests;
         Burst = rule.Burst ?? rule.Requests;
@@ -40,11 +42,15 @@ internal sealed class CompiledLimit
         Description = $"{rule.Dimension}:{rule.Requests}/{rule.WindowSecs}s" + (rule.Burst is long b && b != rule.Requests ? $" burst {b}" : "");
     }
 
-    /// <summary>Position among all limits of the snapshot (keys the local state).</summary>
-    public int Index { get; }
+    /// <summary>Keys the local counters: the same for as long as a limit stays the same across reloads.</summary>
+    public int Id { get; }
 
-    /// <summary><c>global:N</c> or <c>route:ID:N</c>: where the limit was configured (part of the Redis key).</summary>
+    /// <summary><c>global:RULE</c> or <c>route:ID:RULE</c>: where the limit was configured and what it is (part of the Redis key).</summary>
     public string Scope { get; }
+
+    /// <summary>What a rule counts, in a form that changes when the rule does (a changed rule starts counting afresh).</summary>
+    public static string Fingerprint(RateLimitRule rule) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{rule.Dimension}:{rule.Requests}/{rule.WindowSecs}s{(rule.Burst is long burst ? "+" + burst : "")}");
 
     public LimitDimension Dimension { get; }
 

@@ -9,6 +9,9 @@ namespace Gateway.RateLimiting;
 /// </summary>
 internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys, TimeProvider time)
 {
+    /// <summary>Most client keys tracked (the config's <c>max_keys</c>, which a reload may change).</summary>
+    public int MaxKeys { get; set; } = maxKeys;
+
     private readonly ConcurrentDictionary<(int Limit, object Partition), Entry> _entries = new();
     private int _sweeping;
 
@@ -28,19 +31,19 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
             partition = Digest(text);
         }
 
-        if (!_entries.TryGetValue((limit.Index, partition), out var entry))
+        if (!_entries.TryGetValue((limit.Id, partition), out var entry))
         {
-            if (_entries.Count >= maxKeys)
+            if (_entries.Count >= MaxKeys)
             {
                 Sweep(now);
-                if (_entries.Count >= maxKeys)
+                if (_entries.Count >= MaxKeys)
                 {
                     // Never evict a live counter (that would let a client start afresh on demand): newcomers share.
                     partition = Overflow;
                 }
             }
 
-            entry = _entries.GetOrAdd((limit.Index, partition), static (_, state) => new Entry(state.limit, state.now), (limit, now));
+            entry = _entries.GetOrAdd((limit.Id, partition), static (_, state) => new Entry(state.limit, state.now), (limit, now));
         }
 
         lock (entry)
@@ -162,6 +165,18 @@ internal sealed class LocalRateLimitStore(LimitAlgorithm algorithm, int maxKeys,
         finally
         {
             Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <summary>Drops the counters of limits no live snapshot has any more.</summary>
+    public void Forget(IReadOnlySet<int> limits)
+    {
+        foreach (var key in _entries.Keys)
+        {
+            if (limits.Contains(key.Limit))
+            {
+                _entries.TryRemove(key, out _);
+            }
         }
     }
 

@@ -1,7 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
-using Gateway.Redis;
-using Microsoft.AspNetCore.Http;
+using Gateway.State;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.RateLimiting;
@@ -14,39 +13,45 @@ internal readonly record struct RateLimitOutcome(bool Allowed, bool Unavailable,
     public bool HasHeaders => Limit > 0;
 }
 
+/// <summary>What identifies a Redis limiter: the server, the key prefix, the algorithm and the call timeout.</summary>
+internal readonly record struct RedisLimitKey(string Url, string Prefix, LimitAlgorithm Algorithm, int TimeoutMs);
+
 /// <summary>
 /// Applies a route's limits (global ones first) for one config snapshot: in memory, or in Redis when configured.
-/// While Redis is unreachable, <c>failure_mode: open</c> falls back to the in-memory limiter and <c>closed</c>
-/// answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (50 ms by default), and each change
-/// between reachable and unreachable is logged once and counted.
+/// The counters themselves are live state (<see cref="RateLimitState"/>, <see cref="RedisRateLimitStore"/>) that
+/// outlives the snapshot. While Redis is unreachable, <c>failure_mode: open</c> falls back to the in-memory limiter
+/// and <c>closed</c> answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (50 ms by default), and each
+/// change between reachable and unreachable is logged once and counted.
 /// </summary>
-internal sealed partial class RateLimiter : IAsyncDisposable
+internal sealed partial class RateLimiter
 {
     public const int DefaultRedisTimeoutMs = 50;
 
     private readonly LocalRateLimitStore _local;
     private readonly RedisRateLimitStore? _redis;
     private readonly bool _failOpen;
-    private readonly ILogger? _logger;
-    private readonly Lock _transitionGate = new();
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private int _redisDown;
-    private long _lastAttempt;
 
-    public RateLimiter(RateLimitingConfig? config, TimeProvider time, ILogger? logger)
+    public RateLimiter(RateLimitingConfig? config, LiveState state)
     {
-        _logger = logger;
-        _time = time;
+        _logger = state.Loggers.CreateLogger("Gateway.RateLimiting");
+        _time = state.Time;
         _failOpen = config?.FailureMode != "closed";
-        _local = new LocalRateLimitStore(Parse(config?.LocalAlgorithm ?? "token_bucket"), config?.MaxKeys ?? 100_000, time);
+        LocalAlgorithm = Parse(config?.LocalAlgorithm ?? "token_bucket");
+        _local = state.RateLimits.Local(LocalAlgorithm, config?.MaxKeys ?? 100_000);
         if (config?.Redis is { } redis)
         {
-            var connection = new RedisConnection(redis.Url, TimeSpan.FromMilliseconds(redis.TimeoutMs ?? DefaultRedisTimeoutMs));
-            _redis = new RedisRateLimitStore(connection, redis.Prefix ?? RedisRateLimitStore.DefaultPrefix, Parse(config.Algorithm));
+            var key = new RedisLimitKey(redis.Url, redis.Prefix ?? RedisRateLimitStore.DefaultPrefix, Parse(config.Algorithm), redis.TimeoutMs ?? DefaultRedisTimeoutMs);
+            var connection = state.Redis(key.Url, key.TimeoutMs);
+            _redis = state.RedisRateLimits.GetOrAdd(key, k => new RedisRateLimitStore(connection, k.Prefix, k.Algorithm));
         }
     }
 
     public bool UsesRedis => _redis is not null;
+
+    /// <summary>The algorithm of the in-memory counters (and of the fallback while Redis is away).</summary>
+    public LimitAlgorithm LocalAlgorithm { get; }
 
     public static LimitAlgorithm Parse(string name) => name switch
     {
@@ -56,23 +61,23 @@ internal sealed partial class RateLimiter : IAsyncDisposable
     };
 
     /// <summary>The client a limit counts for this request, or null when the limit does not apply (no identity).</summary>
-    public static object? Partition(CompiledLimit limit, HttpContext context, GatewayRequestFeature feature) => limit.Dimension switch
+    public static object? Partition(CompiledLimit limit, Exchange exchange) => limit.Dimension switch
     {
-        LimitDimension.Ip => (object?)feature.ClientIp ?? "unknown",
-        LimitDimension.User => feature.Identity?.Subject,
-        LimitDimension.ApiKey => feature.Identity?.ApiKey?.Id,
-        LimitDimension.Route => feature.Route!.Id,
+        LimitDimension.Ip => (object?)exchange.ClientIp ?? "unknown",
+        LimitDimension.User => exchange.Identity?.Subject,
+        LimitDimension.ApiKey => exchange.Identity?.ApiKey?.Id,
+        LimitDimension.Route => exchange.Route!.Id,
         // All values joined, as the backend will read them: a second copy of the header cannot hide the first.
-        _ => context.Request.Headers[limit.HeaderName!] is { Count: > 0 } values ? values.Count == 1 ? values[0] ?? "" : values.ToString() : "",
+        _ => exchange.RequestHeaders[limit.HeaderName!] is { Count: > 0 } values ? values.Count == 1 ? values[0] ?? "" : values.ToString() : "",
     };
 
     /// <summary>In-memory decision for every limit (no Redis): synchronous and allocation-free for known clients.</summary>
-    public RateLimitOutcome EvaluateLocal(CompiledLimit[] limits, HttpContext context, GatewayRequestFeature feature)
+    public RateLimitOutcome EvaluateLocal(CompiledLimit[] limits, Exchange exchange)
     {
         var outcome = RateLimitOutcome.None;
         foreach (var limit in limits)
         {
-            if (Partition(limit, context, feature) is { } partition)
+            if (Partition(limit, exchange) is { } partition)
             {
                 outcome = Combine(outcome, limit, _local.Acquire(limit, partition));
             }
@@ -81,20 +86,23 @@ internal sealed partial class RateLimiter : IAsyncDisposable
         return outcome;
     }
 
-    public async ValueTask<RateLimitOutcome> EvaluateAsync(CompiledLimit[] limits, HttpContext context, GatewayRequestFeature feature)
+    public async ValueTask<RateLimitOutcome> EvaluateAsync(CompiledLimit[] limits, Exchange exchange)
     {
-        if (RecentlyDown())
+        var redis = _redis!;
+        if (redis.Reachability.RecentlyDown(_time))
         {
             // Redis failed a moment ago: do not spend every request's budget waiting on it again.
-            return _failOpen ? EvaluateLocal(limits, context, feature) : Unavailable(limits);
+            return _failOpen ? EvaluateLocal(limits, exchange) : Unavailable(limits);
         }
 
         var decisions = new Task<LimitDecision>[limits.Length];
         var partitions = new object?[limits.Length];
         for (var i = 0; i < limits.Length; i++)
         {
-            partitions[i] = Partition(limits[i], context, feature);
-            decisions[i] = partitions[i] is { } partition ? AcquireAsync(limits[i], partition) : Task.FromResult(new LimitDecision(true, 0, 0, TimeSpan.Zero));
+            partitions[i] = Partition(limits[i], exchange);
+            decisions[i] = partitions[i] is { } partition
+                ? redis.AcquireAsync(limits[i], partition as string ?? partition.ToString() ?? "")
+                : Task.FromResult(new LimitDecision(true, 0, 0, TimeSpan.Zero));
         }
 
         var outcome = RateLimitOutcome.None;
@@ -108,12 +116,16 @@ internal sealed partial class RateLimiter : IAsyncDisposable
             try
             {
                 outcome = Combine(outcome, limits[i], await decisions[i].ConfigureAwait(false));
-                MarkUp();
+                redis.Reachability.MarkUp(_logger, static logger =>
+                {
+                    RateLimitMetrics.Transition("up");
+                    Log.RedisUp(logger);
+                });
             }
             catch (Exception e) when (e is TimeoutException or StackExchange.Redis.RedisException or ObjectDisposedException
-                or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
+                or OperationCanceledException && !exchange.Client.Aborted.IsCancellationRequested)
             {
-                MarkDown(e);
+                MarkDown(redis, e);
                 if (!_failOpen)
                 {
                     return Unavailable(limits);
@@ -127,30 +139,6 @@ internal sealed partial class RateLimiter : IAsyncDisposable
     }
 
     private static RateLimitOutcome Unavailable(CompiledLimit[] limits) => new(false, true, 0, 0, TimeSpan.FromSeconds(1), limits[0]);
-
-    /// <summary>How long after a failure requests skip Redis before one of them tries it again.</summary>
-    private static readonly TimeSpan RetryRedisAfter = TimeSpan.FromSeconds(1);
-
-    private bool RecentlyDown()
-    {
-        if (Volatile.Read(ref _redisDown) == 0)
-        {
-            return false;
-        }
-
-        var now = _time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastAttempt);
-        if (_time.GetElapsedTime(last, now) < RetryRedisAfter)
-        {
-            return true;
-        }
-
-        // One request goes through to probe Redis; the others keep skipping it.
-        return Interlocked.CompareExchange(ref _lastAttempt, now, last) != last;
-    }
-
-    private Task<LimitDecision> AcquireAsync(CompiledLimit limit, object partition) =>
-        _redis!.AcquireAsync(limit, partition as string ?? partition.ToString() ?? "");
 
     /// <summary>A refusal wins (the longest wait among refusals); otherwise the limit with the fewest requests left.</summary>
     private static RateLimitOutcome Combine(RateLimitOutcome current, CompiledLimit limit, LimitDecision decision)
@@ -172,48 +160,13 @@ internal sealed partial class RateLimiter : IAsyncDisposable
             : current;
     }
 
-    private void MarkDown(Exception error)
-    {
-        Interlocked.Exchange(ref _lastAttempt, _time.GetTimestamp());
-        lock (_transitionGate)
+    private void MarkDown(RedisRateLimitStore redis, Exception error) =>
+        redis.Reachability.MarkDown(_time, (Limiter: this, Error: error), static state =>
         {
-            if (_redisDown == 1)
-            {
-                return;
-            }
-
-            Volatile.Write(ref _redisDown, 1);
             RateLimitMetrics.Transition("down");
-            if (_logger is not null)
-            {
-                Log.RedisDown(_logger, error.GetType().Name, _failOpen ? "falling back to in-memory limits (failure_mode: open)" : "answering 503 (failure_mode: closed)");
-            }
-        }
-    }
-
-    private void MarkUp()
-    {
-        if (Volatile.Read(ref _redisDown) == 0)
-        {
-            return;
-        }
-
-        // Transitions are decided and logged under one lock, so the log's last line is the current state.
-        lock (_transitionGate)
-        {
-            if (_redisDown == 0)
-            {
-                return;
-            }
-
-            Volatile.Write(ref _redisDown, 0);
-            RateLimitMetrics.Transition("up");
-            if (_logger is not null)
-            {
-                Log.RedisUp(_logger);
-            }
-        }
-    }
+            Log.RedisDown(state.Limiter._logger, state.Error.GetType().Name,
+                state.Limiter._failOpen ? "falling back to in-memory limits (failure_mode: open)" : "answering 503 (failure_mode: closed)");
+        });
 
     /// <summary>Opens the Redis connection ahead of traffic, so first requests do not spend their budget connecting.</summary>
     public async Task WarmUpAsync()
@@ -226,12 +179,10 @@ internal sealed partial class RateLimiter : IAsyncDisposable
             }
             catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
             {
-                MarkDown(e);
+                MarkDown(_redis, e);
             }
         }
     }
-
-    public ValueTask DisposeAsync() => _redis?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static partial class Log
     {

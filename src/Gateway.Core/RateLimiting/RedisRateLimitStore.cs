@@ -11,7 +11,7 @@ namespace Gateway.RateLimiting;
 /// that reads the clock with Redis <c>TIME</c>, so replicas with skewed clocks agree. Keys:
 /// <c>{prefix}{algorithm}:{scope}:{dimension}:{client}</c> (algorithm <c>sw</c>, <c>fw</c> or <c>tb</c>; long client values are hashed).
 /// </summary>
-internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, LimitAlgorithm algorithm) : IAsyncDisposable
+internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, LimitAlgorithm algorithm)
 {
     public const string DefaultPrefix = "gateway:ratelimit:";
 
@@ -132,5 +132,6 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
         return string.Create(CultureInfo.InvariantCulture, $"{prefix}{_algorithmName}:{limit.Scope}:{limit.DimensionLabel}:{value}");
     }
 
-    public ValueTask DisposeAsync() => redis.DisposeAsync();
+    /// <summary>Whether Redis answered lately: shared by every snapshot that uses this store, so a reload keeps it.</summary>
+    public RedisReachability Reachability { get; } = new();
 }

@@ -24,9 +24,9 @@ internal sealed class RetryPolicy(RetryConfig config, TimeProvider time)
     }
 
     /// <summary>Whether the request could be sent again without doing anything twice.</summary>
-    public static bool IsReplayable(HttpRequest request) =>
-        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
-            || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method) || HttpMethods.IsTrace(request.Method))
-        && request.ContentLength is null or 0
-        && !request.Headers.ContainsKey("Transfer-Encoding");
+    public static bool IsReplayable(Pipeline.Exchange exchange) =>
+        (HttpMethods.IsGet(exchange.Method) || HttpMethods.IsHead(exchange.Method) || HttpMethods.IsOptions(exchange.Method)
+            || HttpMethods.IsPut(exchange.Method) || HttpMethods.IsDelete(exchange.Method) || HttpMethods.IsTrace(exchange.Method))
+        && exchange.RequestContentLength is null or 0
+        && !exchange.RequestBodyUnframed;
 }

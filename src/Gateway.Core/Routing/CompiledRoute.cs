@@ -1,10 +1,8 @@
 using Gateway.Configuration;
-using Gateway.Forwarding;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Routing;
 
-/// <summary>A route ready to serve: its matcher data and every pre-compiled policy. Immutable.</summary>
+/// <summary>A route ready to serve: its matcher data and the compiled policy of each stage. Immutable once published.</summary>
 internal sealed class CompiledRoute
 {
     public required string Id { get; init; }
@@ -29,34 +27,28 @@ internal sealed class CompiledRoute
 
     public bool AllowEncodedSlashes { get; init; }
 
-    public TimeSpan Timeout { get; init; }
-
-    /// <summary>The forwarder's settings for this route (timeouts), built once.</summary>
-    public required ForwarderRequestConfig RequestConfig { get; init; }
-
-    /// <summary>
-    /// Every backend is plain HTTP and the route does not ask for HTTP/2 with prior knowledge: requests the HTTP/1.1
-    /// forwarder can frame go through it.
-    /// </summary>
-    public bool Http1Backends { get; init; }
-
-    public MockResponse? Mock { get; init; }
-
-    public LoadBalancing.BackendGroup? Backends { get; init; }
-
-    /// <summary>Retries (route's own or the global ones), or null when requests are not retried.</summary>
-    public Resilience.RetryPolicy? Retry { get; init; }
-
-    /// <summary>Authentication and authorization, or null for a public route.</summary>
-    public Authentication.AuthPolicy? Auth { get; init; }
-
-    /// <summary>The global limits (when enabled) followed by the route's own; empty when none apply.</summary>
-    public RateLimiting.CompiledLimit[] RateLimits { get; set; } = [];
-
-    /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is missing).</summary>
+    /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is not enforced yet).</summary>
     public string? Unavailable { get; init; }
 
     public required RouteConfig Source { get; init; }
+
+    /// <summary>The policy of each route stage, indexed like <see cref="Pipeline.GatewayFeatures.Stages"/> (null: the stage is skipped).</summary>
+    public object?[] Policies { get; } = new object?[Pipeline.GatewayFeatures.Stages.Length];
+
+    /// <summary>The route's policy of a type, or null (tools and tests; requests get theirs from the runner).</summary>
+    public T? Policy<T>()
+        where T : class
+    {
+        foreach (var policy in Policies)
+        {
+            if (policy is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The path the backend receives for a matched, normalized path (before any rewrite).</summary>
     public string UpstreamPath(string normalizedPath) => StripPrefix ? Pattern.StripPrefix(normalizedPath) : normalizedPath;

@@ -1,12 +1,24 @@
+using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Http;
+using Gateway.Pipeline;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Routing;
 
-/// <summary>A condition on one header or query parameter: an exact value, a full-match regex, or presence.</summary>
-internal sealed class ValueCondition(string name, string? exact, Regex? regex, bool? present)
+/// <summary>
+/// A condition on one header or query parameter: an exact value, a full-match regex, or presence. A regex that runs
+/// out of its match time (50 ms) counts as no match: the request goes on to the next route, the time-out is counted,
+/// and logged once per condition, so a hostile value can neither fail the request nor flood the log.
+/// </summary>
+internal sealed partial class ValueCondition(string name, string? exact, Regex? regex, bool? present, string routeId = "", ILogger? logger = null)
 {
+    private static readonly Meter Meter = new("Gateway.Routing");
+    private static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("gateway_route_condition_timeouts_total",
+        description: "Header or query regex conditions that ran out of match time, by route.");
+
+    private int _timedOut;
+
     public string Name { get; } = name;
 
     public string Describe() => exact is not null ? $"= '{exact}'"
@@ -28,7 +40,7 @@ internal sealed class ValueCondition(string name, string? exact, Regex? regex, b
                 continue;
             }
 
-            if (exact is not null ? string.Equals(value, exact, StringComparison.Ordinal) : regex!.IsMatch(value))
+            if (exact is not null ? string.Equals(value, exact, StringComparison.Ordinal) : IsMatch(value))
             {
                 return true;
             }
@@ -36,9 +48,33 @@ internal sealed class ValueCondition(string name, string? exact, Regex? regex, b
 
         return false;
     }
+
+    private bool IsMatch(string value)
+    {
+        try
+        {
+            return regex!.IsMatch(value);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            Timeouts.Add(1, new KeyValuePair<string, object?>("route", routeId));
+            if (logger is not null && Interlocked.Exchange(ref _timedOut, 1) == 0)
+            {
+                Log.TimedOut(logger, routeId, Name);
+            }
+
+            return false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "route {Route}: the regex condition on {Name} ran out of match time; such requests do not match this route (logged once)")]
+        public static partial void TimedOut(ILogger logger, string route, string name);
+    }
 }
 
-/// <summary>Hosts a route answers for: exact names or <c>*.suffix</c> wildcards, compared without case or port.</summary>
+/// <summary>Hosts a route answers for: exact names or <c>*.suffix</c> wildcards, compared as <see cref="HostNames.Normalize"/> leaves them.</summary>
 internal sealed class HostCondition
 {
     private readonly HashSet<string> _exact = new(StringComparer.OrdinalIgnoreCase);
@@ -48,13 +84,14 @@ internal sealed class HostCondition
     {
         foreach (var host in hosts)
         {
-            if (host.StartsWith("*.", StringComparison.Ordinal))
+            var name = HostNames.Normalize(host);
+            if (name.StartsWith("*.", StringComparison.Ordinal))
             {
-                _suffixes.Add(host[1..]);
+                _suffixes.Add(name[1..]);
             }
             else
             {
-                _exact.Add(host);
+                _exact.Add(name);
             }
         }
 
@@ -63,6 +100,7 @@ internal sealed class HostCondition
 
     public IReadOnlyList<string> Patterns { get; }
 
+    /// <summary>Whether a normalized host name (<see cref="Exchange.HostName"/>) is one of these.</summary>
     public bool Matches(string host)
     {
         if (_exact.Contains(host))
@@ -114,30 +152,29 @@ internal sealed class RouteConditions(string[]? methods, HostCondition? hosts, V
         return false;
     }
 
-    public bool MatchesRequest(HttpRequest request)
+    /// <summary>The route lists this method itself (not merely "any method").</summary>
+    public bool ListsMethod(string method) => Methods is not null && AllowsMethod(method);
+
+    public bool MatchesRequest(Exchange exchange)
     {
-        if (Hosts is not null && !Hosts.Matches(request.Host.Host))
+        if (Hosts is not null && !Hosts.Matches(exchange.HostName))
         {
             return false;
         }
 
         foreach (var header in Headers)
         {
-            if (!header.Matches(request.Headers[header.Name]))
+            if (!header.Matches(exchange.RequestHeaders[header.Name]))
             {
                 return false;
             }
         }
 
-        if (Query.Length > 0)
+        foreach (var condition in Query)
         {
-            var parameters = request.Query;
-            foreach (var condition in Query)
+            if (!condition.Matches(exchange.QueryValue(condition.Name)))
             {
-                if (!condition.Matches(parameters[condition.Name]))
-                {
-                    return false;
-                }
+                return false;
             }
         }
 

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using System.Text;
-using Microsoft.AspNetCore.Http;
+using Gateway.Pipeline;
 
 namespace Gateway.Routing;
 
@@ -65,7 +65,7 @@ internal sealed class RouteMatcher
         _root = builder.Build();
     }
 
-    public RouteMatch Match(string method, string path, HttpRequest request)
+    public RouteMatch Match(string method, string path, Exchange request)
     {
         CompiledRoute? best = null;
         var anyPathMatch = false;
@@ -81,7 +81,7 @@ internal sealed class RouteMatcher
     /// <summary>
     /// Every route whose path and conditions match, best first, whatever the method (for explain).
     /// </summary>
-    public List<CompiledRoute> Candidates(string path, HttpRequest request)
+    public List<CompiledRoute> Candidates(string path, Exchange request)
     {
         var found = new List<CompiledRoute>();
         Collect(_root, path, 1, request, found);
@@ -89,7 +89,7 @@ internal sealed class RouteMatcher
         return found;
     }
 
-    private static void Walk(Node node, string path, int position, string method, HttpRequest request, ref CompiledRoute? best, ref bool anyPathMatch)
+    private static void Walk(Node node, string path, int position, string method, Exchange request, ref CompiledRoute? best, ref bool anyPathMatch)
     {
         Consider(node.Wildcards, method, request, ref best, ref anyPathMatch);
         if (position > path.Length)
@@ -112,7 +112,7 @@ internal sealed class RouteMatcher
         }
     }
 
-    private static void Consider(CompiledRoute[] routes, string method, HttpRequest request, ref CompiledRoute? best, ref bool anyPathMatch)
+    private static void Consider(CompiledRoute[] routes, string method, Exchange request, ref CompiledRoute? best, ref bool anyPathMatch)
     {
         // Sorted by rank: the first acceptable route is the best of this list.
         foreach (var route in routes)
@@ -139,7 +139,7 @@ internal sealed class RouteMatcher
         }
     }
 
-    private string CollectAllow(string path, HttpRequest request)
+    private string CollectAllow(string path, Exchange request)
     {
         var methods = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var route in Candidates(path, request))
@@ -153,7 +153,7 @@ internal sealed class RouteMatcher
         return new StringBuilder().AppendJoin(", ", methods).ToString();
     }
 
-    private static void Collect(Node node, string path, int position, HttpRequest request, List<CompiledRoute> found)
+    private static void Collect(Node node, string path, int position, Exchange request, List<CompiledRoute> found)
     {
         AddMatching(node.Wildcards, request, found);
         if (position > path.Length)
@@ -176,7 +176,7 @@ internal sealed class RouteMatcher
         }
     }
 
-    private static void AddMatching(CompiledRoute[] routes, HttpRequest request, List<CompiledRoute> found)
+    private static void AddMatching(CompiledRoute[] routes, Exchange request, List<CompiledRoute> found)
     {
         foreach (var route in routes)
         {

@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Routing;
@@ -10,20 +11,25 @@ internal readonly record struct RouteResolution(int Status, CompiledRoute? Route
 }
 
 /// <summary>
-/// The routing decision, shared by the live pipeline and the offline tools (explain, test), so that
-/// what they report is what the gateway does.
+/// The routing decision: normalization, the match, and the refusals that follow from them. The route-match stage
+/// runs it for every request; the offline verbs reach it through the same stage.
 /// </summary>
 internal static class RouteResolver
 {
-    public static RouteResolution Resolve(RuntimeConfig config, HttpRequest request, string rawTarget)
+    /// <summary>What a route that names no methods accepts when asked with TRACE or CONNECT.</summary>
+    private const string OrdinaryMethods = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT";
+
+    public static RouteResolution Resolve(RuntimeConfig config, Exchange exchange)
     {
-        var target = PathNormalizer.NormalizeTarget(rawTarget);
+        var target = PathNormalizer.NormalizeTarget(exchange.RawTarget);
         if (!target.IsValid)
         {
             return new RouteResolution(StatusCodes.Status400BadRequest, null, target, null, Describe(target.Error));
         }
 
-        var match = config.Matcher.Match(request.Method, target.Path, request);
+        exchange.Path = target.Path;
+        exchange.Query = target.Query;
+        var match = config.Matcher.Match(exchange.Method, target.Path, exchange);
         if (match.Outcome == MatchOutcome.NotFound)
         {
             return new RouteResolution(StatusCodes.Status404NotFound, null, target, null, "No route matches this request.");
@@ -35,6 +41,16 @@ internal static class RouteResolver
         }
 
         var route = match.Route!;
+
+        // TRACE echoes the request (cookies and credentials included) and CONNECT opens a tunnel: neither is
+        // forwarded unless a route asks for it by name.
+        if ((HttpMethods.IsTrace(exchange.Method) || HttpMethods.IsConnect(exchange.Method)) && !route.Conditions.ListsMethod(exchange.Method))
+        {
+            var allow = route.Conditions.Methods is { } listed ? string.Join(", ", listed.Order(StringComparer.Ordinal)) : OrdinaryMethods;
+            return new RouteResolution(StatusCodes.Status405MethodNotAllowed, null, target, allow,
+                $"{exchange.Method} is refused unless a route lists it in its methods.");
+        }
+
         if (target.HasEncodedSlash && !route.AllowEncodedSlashes)
         {
             return new RouteResolution(StatusCodes.Status400BadRequest, route, target, null,

@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.State;
 
 namespace Gateway.Cli;
 
@@ -18,6 +19,7 @@ internal static class ConfigFiles
             return null;
         }
 
-        return ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow);
+        // The offline verbs compile against a state of their own that never connects, probes or counts.
+        return ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow, LiveState.ForOffline());
     }
 }

@@ -42,42 +42,42 @@ internal static class ExplainCommand
             return CliApp.UserFailure($"{path} has errors; run 'gateway validate {path}'");
         }
 
-        if (!OfflineRequest.TryCreate(method, url, headerLines, out var context, out var rawTarget, out var error))
+        var (outcome, error) = await OfflineEvaluation.EvaluateAsync(runtime, method, url, headerLines, peer);
+        if (outcome is null)
         {
             return CliApp.UserFailure(error!);
         }
 
-        context.Connection.RemoteIpAddress = peer;
-        var request = context.Request;
+        var exchange = outcome.Exchange;
+        var rawTarget = exchange.RawTarget;
         var output = Console.Out;
-        output.WriteLine($"request     {request.Method} {request.Scheme}://{request.Host}{rawTarget}");
-        var outcome = await OfflineEvaluation.EvaluateAsync(runtime, context, rawTarget);
-        var resolution = outcome.Resolution;
-        if (resolution.Target.IsValid)
+        output.WriteLine($"request     {exchange.Method} {exchange.Scheme}://{exchange.Authority}{rawTarget}");
+        var target = PathNormalizer.NormalizeTarget(rawTarget);
+        if (target.IsValid)
         {
-            var changed = resolution.Target.Path != (rawTarget.Contains('?', StringComparison.Ordinal) ? rawTarget[..rawTarget.IndexOf('?', StringComparison.Ordinal)] : rawTarget);
-            output.WriteLine($"path        {resolution.Target.Path}{(changed ? "  (normalized)" : "")}");
+            var changed = target.Path != (rawTarget.Contains('?', StringComparison.Ordinal) ? rawTarget[..rawTarget.IndexOf('?', StringComparison.Ordinal)] : rawTarget);
+            output.WriteLine($"path        {target.Path}{(changed ? "  (normalized)" : "")}");
         }
 
         // Every route whose path pattern fits, whatever its conditions: the chosen one, and why each other one is not.
-        var pathMatches = resolution.Target.IsValid
-            ? runtime.Routes.Where(r => r.Pattern.TryMatch(resolution.Target.Path, out _)).OrderBy(r => r.Rank).ToList()
+        var pathMatches = target.IsValid
+            ? runtime.Routes.Where(r => r.Pattern.TryMatch(target.Path, out _)).OrderBy(r => r.Rank).ToList()
             : [];
-        var route = resolution.Route;
+        var route = exchange.Route;
         if (route is not null)
         {
-            route.Pattern.TryMatch(resolution.Target.Path, out var values);
+            route.Pattern.TryMatch(target.Path, out var values);
             output.WriteLine($"route       {route.Id}  (routes[{route.Index}] '{route.Pattern.Text}', precedence #{route.Rank + 1})");
-            output.WriteLine($"  because   {Why(route, values, request.Method)}");
+            output.WriteLine($"  because   {Why(route, values, exchange.Method)}");
         }
-        else if (resolution.Target.IsValid && pathMatches.Count == 0)
+        else if (target.IsValid && pathMatches.Count == 0)
         {
             output.WriteLine("route       none: no route's path pattern fits this path");
         }
 
         foreach (var other in pathMatches.Where(c => c != route))
         {
-            output.WriteLine($"  not       {other.Id}  (routes[{other.Index}] '{other.Pattern.Text}'): {WhyNot(other, request, route)}");
+            output.WriteLine($"  not       {other.Id}  (routes[{other.Index}] '{other.Pattern.Text}'): {WhyNot(other, exchange, route)}");
         }
 
         if (route is not null)
@@ -89,34 +89,34 @@ internal static class ExplainCommand
             }
         }
 
-        if (outcome.Auth is { } auth)
+        if (route?.Policy<Authentication.AuthPolicy>() is not null && exchange.StageCursor >= GatewayFeatures.IndexOf<Authentication.AuthenticationStage>())
         {
-            output.WriteLine(outcome.Identity is { } who
+            var who = exchange.Identity;
+            output.WriteLine(who is not null
                 ? $"identity    {who.Method}: {who.Subject ?? "(no subject)"}" + (who.Roles.Count > 0 ? $", roles {string.Join(',', who.Roles)}" : "")
-                : auth.Allowed ? "identity    anonymous (authentication is optional here)" : $"identity    refused: {auth.Failure?.Reason}");
+                : exchange.StageCursor == GatewayFeatures.IndexOf<Authentication.AuthenticationStage>() && exchange.Answer is not null
+                    ? $"identity    refused: {outcome.Detail}"
+                    : "identity    anonymous (authentication is optional here)");
         }
 
-        if (!outcome.Passes)
+        if (outcome.Mocked)
+        {
+            output.WriteLine($"answer      {outcome.Status} from the mock (no backend is called), {route!.Policy<ForwardPolicy>()!.Mock!.BodyLength} bytes");
+            return CliApp.Ok;
+        }
+
+        if (outcome.Plan is not { } plan)
         {
             output.WriteLine($"answer      {outcome.Status} {ReasonPhrase(outcome.Status)}: {outcome.Detail}"
-                + (resolution.Allow is null ? "" : $" (Allow: {resolution.Allow})"));
+                + (outcome.Allow is null ? "" : $" (Allow: {outcome.Allow})"));
             return CliApp.Ok;
         }
 
-        var routed = resolution.Route!;
-        if (routed.Mock is { } mock)
-        {
-            output.WriteLine($"answer      {mock.Status} from the mock (no backend is called), {mock.Body.Length} bytes");
-            return CliApp.Ok;
-        }
-
-        var requestId = RequestIds.From(request.Headers[RequestIds.HeaderName]);
-        var trace = TraceContext.From(request.Headers.TraceParent);
-        var plan = UpstreamPlanner.Plan(request, routed, resolution.Target, runtime, peer, requestId, trace, outcome.Identity);
-        var group = routed.Backends!;
+        var upstream = route!.Policy<ForwardPolicy>()!.Upstream!;
+        var group = upstream.Backends;
         output.WriteLine($"upstream    {plan.Method} {plan.Url}"
             + (group.Backends.Length > 1 ? $"  (first of {group.Backends.Length} backends, {group.Strategy})" : ""));
-        output.WriteLine($"  timeout   {routed.Timeout.TotalSeconds:0.###} s (504 when exceeded)");
+        output.WriteLine($"  timeout   {upstream.Timeout.TotalSeconds:0.###} s (504 when exceeded)");
         foreach (var (name, value) in plan.Headers)
         {
             output.WriteLine($"  header    {name}: {value}");
@@ -152,17 +152,17 @@ internal static class ExplainCommand
         return string.Join("; ", parts);
     }
 
-    private static string WhyNot(CompiledRoute route, Microsoft.AspNetCore.Http.HttpRequest request, CompiledRoute? chosen)
+    private static string WhyNot(CompiledRoute route, Exchange exchange, CompiledRoute? chosen)
     {
         var conditions = route.Conditions;
-        if (conditions.Hosts is { } hosts && !hosts.Matches(request.Host.Host))
+        if (conditions.Hosts is { } hosts && !hosts.Matches(exchange.HostName))
         {
-            return $"host '{request.Host.Host}' is not one of {string.Join(',', hosts.Patterns)}";
+            return $"host '{exchange.HostName}' is not one of {string.Join(',', hosts.Patterns)}";
         }
 
         foreach (var header in conditions.Headers)
         {
-            if (!header.Matches(request.Headers[header.Name]))
+            if (!header.Matches(exchange.RequestHeaders[header.Name]))
             {
                 return $"header {header.Name} must be {header.Describe()}";
             }
@@ -170,15 +170,15 @@ internal static class ExplainCommand
 
         foreach (var query in conditions.Query)
         {
-            if (!query.Matches(request.Query[query.Name]))
+            if (!query.Matches(exchange.QueryValue(query.Name)))
             {
                 return $"query parameter {query.Name} must be {query.Describe()}";
             }
         }
 
-        if (!conditions.AllowsMethod(request.Method))
+        if (!conditions.AllowsMethod(exchange.Method))
         {
-            return $"method {request.Method} is not one of {string.Join(',', conditions.Methods!)}";
+            return $"method {exchange.Method} is not one of {string.Join(',', conditions.Methods!)}";
         }
 
         return chosen is not null ? $"lower precedence than {chosen.Id}" : "not chosen";

@@ -1,47 +1,39 @@
-using Gateway.Authentication;
-using Gateway.Authorization;
+using System.Net;
 using Gateway.Configuration;
-using Gateway.Routing;
+using Gateway.Forwarding;
+using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Cli;
 
-/// <summary>What the gateway would do with a request, decided offline with the live pipeline's own rules.</summary>
-internal sealed record OfflineOutcome(RouteResolution Resolution, int Status, string? Detail, Identity? Identity, AuthDecision? Auth)
+/// <summary>What the gateway would do with a request: the stages' own decisions, run offline.</summary>
+internal sealed record OfflineOutcome(Exchange Exchange)
 {
-    /// <summary>The request would reach the backend (or the mock).</summary>
-    public bool Passes => Status == StatusCodes.Status200OK;
+    /// <summary>The status the client would get (200 for a request that reaches a backend).</summary>
+    public int Status => Exchange.Answer?.Status ?? StatusCodes.Status200OK;
+
+    public string? Detail => Exchange.Answer?.Detail;
+
+    /// <summary>The Allow header of a 405.</summary>
+    public string? Allow => Exchange.Answer is { HeaderName: "Allow" } answer ? answer.HeaderValue : null;
+
+    /// <summary>The route's mock answered (no backend is called).</summary>
+    public bool Mocked => Exchange.Route?.Policy<ForwardPolicy>()?.Mock is not null && Exchange.StageCursor == GatewayFeatures.IndexOf<ForwardStage>();
+
+    /// <summary>The request would reach a backend: this is what it would receive.</summary>
+    public UpstreamPlan? Plan => Exchange.Plan;
 }
 
 internal static class OfflineEvaluation
 {
-    public static async Task<OfflineOutcome> EvaluateAsync(RuntimeConfig runtime, HttpContext context, string rawTarget)
+    public static async Task<(OfflineOutcome? Outcome, string? Error)> EvaluateAsync(RuntimeConfig runtime, string method, string url, IEnumerable<string> headerLines, IPAddress peer)
     {
-        var resolution = RouteResolver.Resolve(runtime, context.Request, rawTarget);
-        if (!resolution.IsRouted || resolution.Route!.Auth is not { } policy)
+        if (!OfflineChannel.TryCreate(runtime, method, url, headerLines, peer, out var exchange, out var error))
         {
-            return new OfflineOutcome(resolution, resolution.Status, resolution.Detail, null, null);
+            return (null, error);
         }
 
-        var decision = await Authenticator.AuthenticateAsync(context.Request, policy, runtime.Auth, offline: true);
-        if (!decision.Allowed)
-        {
-            return new OfflineOutcome(resolution, decision.Status, decision.Failure?.Detail, null, decision);
-        }
-
-        if (policy.HasAuthorization)
-        {
-            if (decision.Identity is null)
-            {
-                return new OfflineOutcome(resolution, StatusCodes.Status401Unauthorized, "This route needs credentials.", null, decision);
-            }
-
-            if (Authorizer.Refusal(policy, decision.Identity) is { } refusal)
-            {
-                return new OfflineOutcome(resolution, StatusCodes.Status403Forbidden, refusal, decision.Identity, decision);
-            }
-        }
-
-        return new OfflineOutcome(resolution, StatusCodes.Status200OK, null, decision.Identity, decision);
+        await OfflineChannel.RunAsync(exchange);
+        return (new OfflineOutcome(exchange), null);
     }
 }

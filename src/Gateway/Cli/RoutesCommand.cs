@@ -56,16 +56,18 @@ internal static class RoutesCommand
 
     internal static string Target(CompiledRoute route)
     {
-        if (route.Mock is { } mock)
+        var forward = route.Policy<Forwarding.ForwardPolicy>()!;
+        if (forward.Mock is { } mock)
         {
             return $"mock {mock.Status}";
         }
 
-        var group = route.Backends!;
-        var list = string.Join(',', group.Backends.Select(b => group.Backends.Length > 1 ? $"{b.Name}*{b.Weight}" : b.Name));
+        var group = forward.Upstream!.Backends;
+        var list = string.Join(',', group.Backends.Select((b, i) => group.Backends.Length > 1 ? $"{b.Name}*{group.Weights[i]}" : b.Name));
         return group.Backends.Length > 1 ? $"{group.Strategy}({list})" : list;
     }
 
+    /// <summary>The route's conditions and each stage's policy in its own words, in stage order.</summary>
     internal static string Policies(CompiledRoute route)
     {
         var policies = new List<string>();
@@ -99,42 +101,16 @@ internal static class RoutesCommand
             policies.Add("allow_encoded_slashes");
         }
 
-        if (route.Mock is null)
+        var stages = Pipeline.GatewayFeatures.Stages;
+        for (var i = 0; i < stages.Length; i++)
         {
-            policies.Add($"timeout={route.Timeout.TotalSeconds:0.###}s");
+            if (route.Policies[i] is { } policy && stages[i].Describe(policy) is { } described)
+            {
+                policies.Add(described);
+            }
         }
 
         var source = route.Source;
-        if (route.Auth is { } auth)
-        {
-            policies.Add(auth.Describe());
-        }
-
-        if (route.RateLimits.Length > 0)
-        {
-            policies.Add("rate_limit(" + string.Join(", ", route.RateLimits.Select(l => (l.Scope.StartsWith("global", StringComparison.Ordinal) ? "global " : "") + l.Description)) + ")");
-        }
-
-        if (route.Backends is { } group)
-        {
-            var health = source.HealthCheck;
-            if (health is { Enabled: true } or { PassiveEnabled: true })
-            {
-                policies.Add("health(" + string.Join('+', new[] { health.Enabled ? "active" : null, health.PassiveEnabled ? "passive" : null }.OfType<string>())
-                    + (health.PanicMode ? ",panic" : "") + ")");
-            }
-
-            if (group.Backends[0].Breaker is { } breaker)
-            {
-                policies.Add($"breaker({breaker.Config.FailureThreshold} fails/{breaker.Config.TimeoutSecs:0.###}s)");
-            }
-        }
-
-        if (route.Retry is { } retry)
-        {
-            policies.Add($"retry({retry.MaxRetries})");
-        }
-
         if (source.Cors is not null)
         {
             policies.Add("cors");

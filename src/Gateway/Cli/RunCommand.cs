@@ -53,16 +53,23 @@ internal static class RunCommand
             return CliApp.UserFailure($"{path}: {count} error{(count == 1 ? "" : "s")} in the config; not starting");
         }
 
-        var config = loaded.Config!;
-        if (port is int p)
+        // The command line wins over the file, at start and on every reload.
+        GatewayConfig Overrides(GatewayConfig config)
         {
-            config = config with { Server = config.Server with { Port = p } };
+            if (port is int p)
+            {
+                config = config with { Server = config.Server with { Port = p } };
+            }
+
+            if (adminPort is int a)
+            {
+                config = config with { Admin = config.Admin with { Port = a } };
+            }
+
+            return config;
         }
 
-        if (adminPort is int a)
-        {
-            config = config with { Admin = config.Admin with { Port = a } };
-        }
+        var config = Overrides(loaded.Config!);
 
         if (config.Tls is not null)
         {
@@ -84,13 +91,16 @@ internal static class RunCommand
 
         var time = TimeProvider.System;
         var sink = new LogSink(Console.OpenStandardOutput());
-        using var loggers = GatewayLoggerProvider.For(config.Logging, sink, time).Factory();
-        var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow(), time, loggers);
-        var warnings = loaded.Warnings.Select(w => "config: " + w).Concat(runtime.NotEnforced).ToList();
         GatewayHost host;
         try
         {
-            host = await GatewayHost.StartAsync(runtime, sink, time, warnings, inlineIo: inlineIo);
+            host = await GatewayHost.StartAsync(config, sink, time, new GatewayStartOptions
+            {
+                ConfigPath = path,
+                Overrides = Overrides,
+                Warnings = [.. loaded.Warnings.Select(w => "config: " + w)],
+                InlineIo = inlineIo,
+            });
         }
         catch (IOException e)
         {
@@ -102,6 +112,7 @@ internal static class RunCommand
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop))
         using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload))
         {
             await stop.Task;
             await host.StopAsync();
@@ -115,6 +126,13 @@ internal static class RunCommand
         {
             context.Cancel = true;
             stop.TrySetResult();
+        }
+
+        // SIGHUP reloads the config file, as NGINX users expect; it never ends the process.
+        void Reload(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            _ = Task.Run(() => host.Reload("SIGHUP"));
         }
     }
 }

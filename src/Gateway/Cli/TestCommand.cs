@@ -113,42 +113,39 @@ internal static class TestCommand
     private static async Task<List<string>> CheckAsync(RuntimeConfig runtime, RouteTestCase testCase)
     {
         var failures = new List<string>();
-        var headerLines = testCase.Headers?.Select(h => $"{h.Key}: {h.Value}") ?? [];
-        if (!OfflineRequest.TryCreate(testCase.Method, testCase.Url, headerLines, out var context, out var rawTarget, out var error))
-        {
-            failures.Add(error!);
-            return failures;
-        }
-
         if (!IPAddress.TryParse(testCase.ClientIp, out var peer))
         {
             failures.Add($"client_ip '{testCase.ClientIp}' is not an IP address");
             return failures;
         }
 
-        context.Connection.RemoteIpAddress = peer;
-        var outcome = await OfflineEvaluation.EvaluateAsync(runtime, context, rawTarget);
-        var resolution = outcome.Resolution;
-        var status = outcome.Passes && resolution.Route!.Mock is { } mock ? mock.Status : outcome.Status;
+        var headerLines = testCase.Headers?.Select(h => $"{h.Key}: {h.Value}") ?? [];
+        var (outcome, error) = await OfflineEvaluation.EvaluateAsync(runtime, testCase.Method, testCase.Url, headerLines, peer);
+        if (outcome is null)
+        {
+            failures.Add(error!);
+            return failures;
+        }
+
+        var status = outcome.Status;
+        var route = outcome.Exchange.Route;
         var expect = testCase.Expect;
         Compare(failures, "status", expect.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture), status.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Compare(failures, "route", expect.Route, resolution.Route?.Id ?? "(none)");
-        Compare(failures, "allow", expect.Allow, resolution.Allow ?? "(none)");
+        Compare(failures, "route", expect.Route, status is 404 or 405 ? "(none)" : route?.Id ?? "(none)");
+        Compare(failures, "allow", expect.Allow, outcome.Allow ?? "(none)");
         if (expect.UpstreamPath is null && expect.UpstreamUrl is null && expect.Headers is null)
         {
             return failures;
         }
 
-        if (!outcome.Passes || resolution.Route!.Backends is null)
+        if (outcome.Plan is not { } plan)
         {
             failures.Add($"expected an upstream request, but the gateway answers {status} itself");
             return failures;
         }
 
-        var plan = UpstreamPlanner.Plan(context.Request, resolution.Route, resolution.Target, runtime, peer,
-            RequestIds.From(context.Request.Headers[RequestIds.HeaderName]), TraceContext.From(context.Request.Headers.TraceParent), outcome.Identity);
-        var upstreamPath = resolution.Route.UpstreamPath(resolution.Target.Path) + resolution.Target.Query;
-        Compare(failures, "upstream_path", expect.UpstreamPath, upstreamPath);
+        var shape = route!.Policy<ForwardPolicy>()!.Upstream!.Shape;
+        Compare(failures, "upstream_path", expect.UpstreamPath, shape.Path(outcome.Exchange.Path) + shape.Query(outcome.Exchange.Query));
         Compare(failures, "upstream_url", expect.UpstreamUrl, plan.Url);
         foreach (var (name, value) in expect.Headers ?? [])
         {

@@ -26,8 +26,7 @@ internal static class ValidateCommand
             var problems = loaded.Problems.ToList();
             if (loaded.Config is not null && !loaded.HasErrors)
             {
-                var runtime = ConfigCompiler.Compile(loaded.Config, 1, DateTimeOffset.UnixEpoch);
-                problems.AddRange(runtime.NotEnforced.Select(m => new ConfigProblem(file, 0, 0, "", m, ProblemSeverity.Warning)));
+                problems.AddRange(ConfigCompiler.NotEnforced(loaded.Config).Select(m => new ConfigProblem(file, 0, 0, "", m, ProblemSeverity.Warning)));
                 summaries.Add($"{file}: ok ({loaded.Config.Routes.Count} route{(loaded.Config.Routes.Count == 1 ? "" : "s")}, "
                     + $"{problems.Count(p => !p.IsError)} warning{(problems.Count(p => !p.IsError) == 1 ? "" : "s")})");
             }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -11,8 +10,9 @@ internal sealed class Http1Connection : IDisposable
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
 
-    public Http1Connection(Socket socket)
+    public Http1Connection(Socket socket, TimeProvider time)
     {
+        Cancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
@@ -24,9 +24,9 @@ internal sealed class Http1Connection : IDisposable
     public PipeWriter Writer { get; }
 
     /// <summary>Cancels the current exchange: the route's timeout, or the client going away. Reset between requests.</summary>
-    public CancellationTokenSource Cancellation { get; } = new();
+    public CancellationTokenSource Cancellation { get; }
 
-    /// <summary>When the connection went back to the pool (Environment.TickCount64).</summary>
+    /// <summary>When the connection went back to the pool (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public long IdleSince { get; set; }
 
     /// <summary>
@@ -68,7 +68,7 @@ internal sealed class Http1Connection : IDisposable
 }
 
 /// <summary>The idle connections to one host and port: last in, first out, so that spare ones age out.</summary>
-internal sealed class Http1Endpoint(string host, int port)
+internal sealed class Http1Endpoint(string host, int port, TimeProvider time)
 {
     /// <summary>More idle connections than this to one backend are closed rather than kept.</summary>
     public const int MaxIdle = 1024;
@@ -105,7 +105,7 @@ internal sealed class Http1Endpoint(string host, int port)
 
     public void Return(Http1Connection connection)
     {
-        connection.IdleSince = Environment.TickCount64;
+        connection.IdleSince = time.GetTimestamp();
         lock (_lock)
         {
             if (_idle.Count < MaxIdle && !_closed)
@@ -118,8 +118,8 @@ internal sealed class Http1Endpoint(string host, int port)
         connection.Dispose();
     }
 
-    /// <summary>Closes the connections idle for longer than <paramref name="idleTimeoutMs"/>.</summary>
-    public void CloseIdle(long now, long idleTimeoutMs)
+    /// <summary>Closes the connections idle for longer than <paramref name="idleTimeout"/> (all of them for a negative one).</summary>
+    public void CloseIdle(TimeSpan idleTimeout)
     {
         List<Http1Connection>? expired = null;
         lock (_lock)
@@ -133,7 +133,7 @@ internal sealed class Http1Endpoint(string host, int port)
             var keep = new List<Http1Connection>(_idle.Count);
             foreach (var connection in _idle)
             {
-                if (now - connection.IdleSince > idleTimeoutMs)
+                if (idleTimeout < TimeSpan.Zero || time.GetElapsedTime(connection.IdleSince) > idleTimeout)
                 {
                     (expired ??= []).Add(connection);
                 }
@@ -169,52 +169,54 @@ internal sealed class Http1Endpoint(string host, int port)
             _closed = true;
         }
 
-        CloseIdle(long.MaxValue, -1);
+        CloseIdle(TimeSpan.FromTicks(-1));
     }
 }
 
 /// <summary>
-/// Keep-alive HTTP/1.1 connections to cleartext backends, for the whole process (across config reloads), keyed
-/// by host and port. Idle connections close after a minute; each is checked before reuse.
+/// Keep-alive HTTP/1.1 connections to cleartext backends, for the whole process (across config reloads), keyed by
+/// host and port. Idle connections close after a minute; each is checked before reuse. An endpoint no live config
+/// names any more is closed once that config is live (connections in use close when their request ends).
 /// </summary>
 internal sealed class Http1Pool : IDisposable
 {
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly ConcurrentDictionary<(string Host, int Port), Http1Endpoint> _endpoints = new();
     private readonly TimeSpan _connectTimeout;
-    private readonly Timer _scavenger;
+    private readonly TimeProvider _time;
+    private readonly ITimer _scavenger;
 
-    public Http1Pool(TimeSpan connectTimeout)
+    public Http1Pool(TimeSpan connectTimeout, TimeProvider time)
     {
         _connectTimeout = connectTimeout;
-        _scavenger = new Timer(static state => ((Http1Pool)state!).CloseIdle(), this, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        _time = time;
+        Endpoints = new State.Registry<(string Host, int Port), Http1Endpoint>(static endpoint => endpoint.CloseAll());
+        _scavenger = time.CreateTimer(static state => ((Http1Pool)state!).CloseIdle(), this, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
     }
 
-    public Http1Endpoint For(Uri url) => _endpoints.GetOrAdd((url.IdnHost.Trim('[', ']'), url.Port), static key => new Http1Endpoint(key.Host, key.Port));
+    /// <summary>The endpoints by host and port (live state: a reload keeps the ones it still names).</summary>
+    public State.Registry<(string Host, int Port), Http1Endpoint> Endpoints { get; }
+
+    public Http1Endpoint For(Uri url) => Endpoints.GetOrAdd((url.IdnHost.Trim('[', ']'), url.Port), key => new Http1Endpoint(key.Host, key.Port, _time));
 
     /// <summary>Opens a new connection; failures (refused, unresolvable, timed out) throw a connection error.</summary>
     public async ValueTask<Http1Connection> ConnectAsync(Http1Endpoint endpoint, CancellationToken cancel)
     {
-        var socket = await UpstreamClient.ConnectSocketAsync(new DnsEndPoint(endpoint.Host, endpoint.Port), _connectTimeout, cancel).ConfigureAwait(false);
-        return new Http1Connection(socket);
+        var socket = await UpstreamClient.ConnectSocketAsync(new DnsEndPoint(endpoint.Host, endpoint.Port), _connectTimeout, _time, cancel).ConfigureAwait(false);
+        return new Http1Connection(socket, _time);
     }
 
     private void CloseIdle()
     {
-        var now = Environment.TickCount64;
-        foreach (var endpoint in _endpoints.Values)
+        foreach (var endpoint in Endpoints.Values)
         {
-            endpoint.CloseIdle(now, (long)IdleTimeout.TotalMilliseconds);
+            endpoint.CloseIdle(IdleTimeout);
         }
     }
 
     public void Dispose()
     {
         _scavenger.Dispose();
-        foreach (var endpoint in _endpoints.Values)
-        {
-            endpoint.CloseAll();
-        }
+        Endpoints.RetireAll();
     }
 }

@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Gateway.Pipeline;
+using Gateway.Resilience;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Forwarding;
+
+/// <summary>
+/// Takes a request to a route's backends: picks a backend (load balancing, health, circuit breaker), sends through the
+/// route's sender, records each attempt's outcome against its backend, retries what can safely be retried within the
+/// retry budget and the one deadline of the route, and turns what failed into the gateway's answer: 502 (refused,
+/// reset, garbage), 503 (no backend can take it), 504 (timeout), or 400/413 when the client's body is at fault. All
+/// waiting is measured and done with the exchange's <see cref="TimeProvider"/>.
+/// </summary>
+internal static class UpstreamCall
+{
+    private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
+
+    public static async ValueTask ForwardAsync(Exchange exchange, UpstreamRoute route)
+    {
+        var time = exchange.Time;
+        var retry = route.Retry;
+        retry?.Budget.RecordRequest();
+        var replayable = RetryPolicy.IsReplayable(exchange);
+        var started = time.GetTimestamp();
+        var sender = route.SenderFor(exchange);
+        var input = new LoadBalancing.BalancingInput(exchange.RequestHeaders, exchange.ClientIp);
+        List<Backend>? tried = null;
+        Backend? stale = null;
+        var staleProbe = false;
+        for (var attempt = 0; ; attempt++)
+        {
+            // A repeat on a fresh connection goes to the same backend under the breaker permission of the attempt it repeats.
+            var (backend, probe) = stale is not null ? (stale, staleProbe) : Enter(route.Backends, input, tried);
+            if (backend is null)
+            {
+                exchange.Respond(NoBackend(exchange, route.Backends));
+                return;
+            }
+
+            exchange.Backend = backend;
+            var canRetry = retry is not null && attempt < retry.MaxRetries;
+            var left = route.Timeout - time.GetElapsedTime(started);
+            var current = new UpstreamAttempt(exchange, route, backend, probe, canRetry && replayable && retry!.Budget.HasRoom(), left, freshConnection: stale is not null);
+            exchange.Attempt = current;
+            backend.Started();
+            var sent = time.GetTimestamp();
+            SendResult result;
+            try
+            {
+                result = await sender.SendAsync(exchange, current).ConfigureAwait(false);
+            }
+            finally
+            {
+                exchange.UpstreamTicks += time.GetTimestamp() - sent;
+                exchange.Attempt = null;
+            }
+
+            var failure = result.Failure;
+            if (failure == UpstreamFailure.StaleConnection && replayable && stale is null && route.Timeout - time.GetElapsedTime(started) > MinimumAttemptTime)
+            {
+                // The backend closed a kept-alive connection just as it was reused: the request goes once more on a new
+                // connection, as any HTTP client does. Only for requests that cannot do anything twice.
+                backend.Finished(true);
+                stale = backend;
+                staleProbe = probe;
+                attempt--;
+                exchange.ResetResponse();
+                continue;
+            }
+
+            stale = null;
+            if (failure == UpstreamFailure.StaleConnection)
+            {
+                failure = UpstreamFailure.Reset;
+            }
+
+            if (failure.IsClients())
+            {
+                // The client went away or sent something the gateway will not pass on: that says nothing about the backend.
+                backend.Finished(true);
+                current.Abandon();
+                exchange.Respond(ClientFailure(exchange, failure, result.Error));
+                return;
+            }
+
+            var success = failure == UpstreamFailure.None;
+            backend.Finished(success);
+            if (current.Recorded)
+            {
+                if (!success)
+                {
+                    // The answer's head was recorded and went out; then the backend failed inside its body.
+                    current.RecordLateFailure();
+                    ResilienceMetrics.Error(backend.Name, failure.Label());
+                }
+
+                return;
+            }
+
+            current.Record(success, failure == UpstreamFailure.HeldBack ? result.HeldBackStatus : StatusOf(failure));
+            if (success)
+            {
+                return;
+            }
+
+            ResilienceMetrics.Error(backend.Name, failure.Label());
+            if (exchange.Client.ResponseStarted)
+            {
+                return;
+            }
+
+            var retryable = failure == UpstreamFailure.ConnectFailed || replayable;
+            var backoff = retry?.Backoff(attempt + 1) ?? TimeSpan.Zero;
+            left = route.Timeout - time.GetElapsedTime(started) - backoff;
+            if (canRetry && retryable && left > MinimumAttemptTime && !exchange.Client.Aborted.IsCancellationRequested && retry!.Budget.TryRetry())
+            {
+                ResilienceMetrics.Retry(route.RouteId);
+                (tried ??= []).Add(backend);
+                exchange.ResetResponse();
+                try
+                {
+                    await Task.Delay(backoff, time, exchange.Client.Aborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    exchange.Respond(Problems.ClientGone);
+                    return;
+                }
+
+                continue;
+            }
+
+            exchange.Respond(BackendFailure(exchange, route, failure, result));
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Picks a backend and takes its breaker's permission. A breaker that refuses at that moment (its half-open probes
+    /// just got taken) sends the choice to the next candidate rather than failing the request.
+    /// </summary>
+    private static (Backend? Backend, bool Probe) Enter(LoadBalancing.BackendGroup group, in LoadBalancing.BalancingInput input, List<Backend>? tried)
+    {
+        List<Backend>? refused = null;
+        for (var i = 0; i <= group.Backends.Length; i++)
+        {
+            var backend = group.Select(input, refused is null ? tried : [.. tried ?? [], .. refused]);
+            if (backend is null || refused?.Contains(backend) == true)
+            {
+                return (null, false);
+            }
+
+            if (backend.Breaker is null)
+            {
+                return (backend, false);
+            }
+
+            if (backend.Breaker.TryAcquire(out var probe))
+            {
+                return (backend, probe);
+            }
+
+            (refused ??= []).Add(backend);
+        }
+
+        return (null, false);
+    }
+
+    private static int StatusOf(UpstreamFailure failure) => failure == UpstreamFailure.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+
+    private static Answer NoBackend(Exchange exchange, LoadBalancing.BackendGroup group)
+    {
+        var wait = RateLimiting.RateLimitHeaders.Seconds(group.RetryAfter()).ToString(CultureInfo.InvariantCulture);
+        var breakersOpen = group.BreakersClosedTheWay();
+        return Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable,
+            breakersOpen ? "urn:gateway:problem:circuit-open" : "urn:gateway:problem:no-healthy-backend", "Service Unavailable",
+            breakersOpen ? "The backend's circuit breaker is open after repeated failures." : "No healthy backend can take this request.",
+            HeaderNames.RetryAfter, wait);
+    }
+
+    private static Answer ClientFailure(Exchange exchange, UpstreamFailure failure, Exception? error) => failure switch
+    {
+        UpstreamFailure.ClientGone => Problems.ClientGone,
+        // SPEC's statuses have no 408: a body that stops arriving is a malformed request, said plainly.
+        UpstreamFailure.ClientBodyTimeout => Problems.BadRequest(exchange, error?.Message ?? "The request body did not arrive in time."),
+        UpstreamFailure.ClientBodyTooLarge => Problems.ContentTooLarge(exchange, $"The request body is larger than {exchange.Config.MaxRequestBodySize} bytes."),
+        UpstreamFailure.Unsendable => Problems.BadRequest(exchange, error?.Message ?? "The request cannot be forwarded as it is."),
+        _ => Problems.BadRequest(exchange, "The request body could not be read."),
+    };
+
+    private static Answer BackendFailure(Exchange exchange, UpstreamRoute route, UpstreamFailure failure, in SendResult result) => failure switch
+    {
+        UpstreamFailure.Timeout => Problems.Create(exchange, StatusCodes.Status504GatewayTimeout, "urn:gateway:problem:backend-timeout", "Gateway Timeout",
+            $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s."),
+        UpstreamFailure.HeldBack => Problems.Create(exchange, result.HeldBackStatus, "urn:gateway:problem:backend-error",
+            Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(result.HeldBackStatus), $"The backend answered {result.HeldBackStatus} on every attempt."),
+        _ => Problems.Create(exchange, StatusCodes.Status502BadGateway, "urn:gateway:problem:bad-gateway", "Bad Gateway", Describe(failure, result.Error)),
+    };
+
+    private static string Describe(UpstreamFailure failure, Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "The backend refused the connection.",
+                    SocketError.ConnectionReset => "The backend reset the connection.",
+                    // Writing to a connection the backend had closed: typically an early answer to a request body it would not read.
+                    SocketError.Shutdown or SocketError.ConnectionAborted => "The backend closed the connection before reading the whole request.",
+                    SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData => "The backend's host name could not be resolved.",
+                    SocketError.TimedOut => "Connecting to the backend timed out.",
+                    _ => "The backend could not be reached.",
+                };
+            }
+
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded })
+            {
+                return "The backend sent an invalid or incomplete response.";
+            }
+
+            if (e is TimeoutException or TaskCanceledException)
+            {
+                return "Connecting to the backend timed out.";
+            }
+        }
+
+        return failure switch
+        {
+            UpstreamFailure.ConnectFailed => "The backend could not be reached.",
+            UpstreamFailure.InvalidResponse => "The backend sent an invalid or incomplete response.",
+            _ => "The backend failed to answer.",
+        };
+    }
+}

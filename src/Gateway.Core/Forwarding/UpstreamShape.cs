@@ -1,0 +1,78 @@
+using System.Collections.Frozen;
+using Gateway.Routing;
+
+namespace Gateway.Forwarding;
+
+/// <summary>
+/// How one route shapes the request its backends receive, compiled once: the path (strip_prefix), the query
+/// (credentials kept at the gateway), and the client headers that never go upstream on this route (identity headers
+/// the gateway owns, credentials it keeps, and look-alikes of both spelled with '_'). Both senders and the offline
+/// verbs apply it through <see cref="UpstreamHeaders"/>.
+/// </summary>
+internal sealed class UpstreamShape
+{
+    public required CompiledRoute Route { get; init; }
+
+    /// <summary>Client headers removed on this route (case-insensitive).</summary>
+    public required FrozenSet<string> DroppedHeaders { get; init; }
+
+    /// <summary>
+    /// Names (with '-') whose '_' spellings are removed too: CGI-style backends read <c>X_User_Id</c> as <c>X-User-Id</c>.
+    /// </summary>
+    public required FrozenSet<string> DroppedLookAlikes { get; init; }
+
+    /// <summary>The client's Authorization header stays at the gateway.</summary>
+    public bool DropAuthorization { get; init; }
+
+    /// <summary>A cookie that stays at the gateway (removed from the Cookie header), or null.</summary>
+    public string? DropCookie { get; init; }
+
+    /// <summary>A query parameter that stays at the gateway, or null.</summary>
+    public string? DropQueryParameter { get; init; }
+
+    public bool PreserveHost => Route.PreserveHost;
+
+    public string Path(string normalizedPath) => Route.UpstreamPath(normalizedPath);
+
+    public string Query(string query) => DropQueryParameter is null ? query : QueryParameters.Without(query, DropQueryParameter);
+}
+
+/// <summary>Collects what a route's stages want dropped from its upstream request while the route compiles.</summary>
+internal sealed class UpstreamShapeBuilder(CompiledRoute route)
+{
+    /// <summary>Headers the gateway writes itself: their look-alikes never pass either.</summary>
+    private static readonly string[] GatewayOwned =
+    [
+        ForwardedHeaders.For, ForwardedHeaders.Proto, ForwardedHeaders.Host, Pipeline.RequestIds.HeaderName,
+        "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Content-Length", "Proxy-Authorization",
+    ];
+
+    private readonly HashSet<string> _dropped = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _lookAlikes = new(GatewayOwned, StringComparer.OrdinalIgnoreCase);
+
+    public bool DropAuthorization { get; set; }
+
+    public string? DropCookie { get; set; }
+
+    public string? DropQueryParameter { get; set; }
+
+    /// <summary>A client header never forwarded on this route (its '_' look-alikes neither).</summary>
+    public void Drop(string header)
+    {
+        _dropped.Add(header);
+        _lookAlikes.Add(header);
+    }
+
+    /// <summary>A header the gateway owns that may still pass as the client sent it; its '_' look-alikes never do.</summary>
+    public void Own(string header) => _lookAlikes.Add(header);
+
+    public UpstreamShape Build() => new()
+    {
+        Route = route,
+        DroppedHeaders = _dropped.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+        DroppedLookAlikes = _lookAlikes.Where(n => n.Contains('-', StringComparison.Ordinal)).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+        DropAuthorization = DropAuthorization,
+        DropCookie = DropCookie,
+        DropQueryParameter = DropQueryParameter,
+    };
+}

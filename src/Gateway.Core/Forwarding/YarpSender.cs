@@ -1,0 +1,199 @@
+using System.Net.Sockets;
+using Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Forwarding;
+
+/// <summary>
+/// Sends through HttpClient with YARP's forwarder: TLS and HTTP/2 backends, WebSocket upgrades, gRPC trailers and
+/// request bodies of unknown length. It needs the Kestrel request behind the exchange. The request's headers come from
+/// <see cref="UpstreamHeaders"/> like on every path; YARP only copies bodies, upgrades and trailers.
+/// </summary>
+internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker invoker) : UpstreamSender
+{
+    public override bool CanSend(Exchange exchange) => exchange.Client.HttpContext is not null;
+
+    public override async ValueTask<SendResult> SendAsync(Exchange exchange, UpstreamAttempt attempt)
+    {
+        var context = exchange.Client.HttpContext
+            ?? throw new InvalidOperationException("this request's codec has no HTTP client path");
+        CountingStream? counted = null;
+        if (exchange.RequestBodyUnframed && context.Request.Body is not CountingStream)
+        {
+            counted = new CountingStream(context.Request.Body);
+            context.Request.Body = counted;
+        }
+
+        var config = attempt.Route.RequestConfig with { ActivityTimeout = attempt.Timeout };
+        context.Features.Set<IForwarderErrorFeature>(null);
+        var error = await forwarder.SendAsync(context, attempt.Backend.Prefix, invoker, config, Transformer.Instance).ConfigureAwait(false);
+        if (counted is not null || context.Request.Body is CountingStream)
+        {
+            exchange.RequestBytes = ((CountingStream)context.Request.Body).Count;
+        }
+
+        if (context.Response.Body is CountingStream response)
+        {
+            exchange.ResponseBytes = response.Count;
+        }
+
+        if (error == ForwarderError.None)
+        {
+            return Transformer.HeldBack(context) is int held ? new SendResult(UpstreamFailure.HeldBack, null, held) : SendResult.Ok;
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        return new SendResult(Classify(error, exception, context), exception);
+    }
+
+    private static UpstreamFailure Classify(ForwarderError error, Exception? exception, HttpContext context) => error switch
+    {
+        ForwarderError.RequestTimedOut => UpstreamFailure.Timeout,
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+            or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled => UpstreamFailure.ClientGone,
+        ForwarderError.RequestBodyClient when FindBadRequest(exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge } => UpstreamFailure.ClientBodyTooLarge,
+        ForwarderError.RequestBodyClient or ForwarderError.UpgradeRequestClient => UpstreamFailure.ClientBodyFailed,
+        ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination or ForwarderError.UpgradeRequestDestination
+            => context.Response.HasStarted ? UpstreamFailure.ResponseBodyFailed : UpstreamFailure.Reset,
+        ForwarderError.ResponseHeaders => UpstreamFailure.InvalidResponse,
+        _ when ConnectFailed(exception) => UpstreamFailure.ConnectFailed,
+        _ when InvalidResponse(exception) => UpstreamFailure.InvalidResponse,
+        _ => UpstreamFailure.Reset,
+    };
+
+    /// <summary>True when the connection could not even be made: nothing of the request reached a backend.</summary>
+    private static bool ConnectFailed(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+
+            if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.NetworkUnreachable or SocketError.HostUnreachable })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool InvalidResponse(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static BadHttpRequestException? FindBadRequest(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException bad)
+            {
+                return bad;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Applies the gateway's header rules to YARP's request, and its response rules to the client's response.</summary>
+    private sealed class Transformer : HttpTransformer
+    {
+        public static readonly Transformer Instance = new();
+
+        private static readonly object HeldBackKey = new();
+
+        public static int? HeldBack(HttpContext context) => context.Items.TryGetValue(HeldBackKey, out var status) ? (int?)status : null;
+
+        public override ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            // The base copy is replaced by the gateway's rules: one set of them for every sender.
+            var exchange = httpContext.Features.GetRequiredFeature<Exchange>();
+            var attempt = exchange.Attempt!;
+            var shape = attempt.Route.Shape;
+            var sink = new MessageSink(proxyRequest);
+            UpstreamHeaders.Write(exchange, shape, attempt.Backend.HostHeader, httpContext.Request.Headers.Connection, ref sink);
+            if (HttpProtocol.IsHttp2(httpContext.Request.Protocol) && httpContext.Request.Headers.TE.ToString().Contains("trailers", StringComparison.OrdinalIgnoreCase))
+            {
+                // HTTP/2 allows TE with "trailers" only, and gRPC backends need it.
+                proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
+            }
+
+            proxyRequest.RequestUri = new Uri(string.Concat(destinationPrefix, shape.Path(exchange.Path), shape.Query(exchange.Query)), UriKind.Absolute);
+            return ValueTask.CompletedTask;
+        }
+
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            var exchange = httpContext.Features.GetRequiredFeature<Exchange>();
+            var attempt = exchange.Attempt!;
+            if (proxyResponse is not null && attempt.HoldsBack((int)proxyResponse.StatusCode))
+            {
+                // Held back so the request can go to another attempt; nothing of it reaches the client.
+                httpContext.Items[HeldBackKey] = (int)proxyResponse.StatusCode;
+                httpContext.Response.Clear();
+                return false;
+            }
+
+            httpContext.Items.Remove(HeldBackKey);
+            var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
+            if (proxyResponse is null)
+            {
+                return proceed;
+            }
+
+            var response = httpContext.Response;
+            HopByHop.RemoveNominated(proxyResponse.Headers, response.Headers);
+            response.Headers.Remove(HeaderNames.Trailer);
+            if (response.ContentLength is null)
+            {
+                response.Body = new CountingStream(response.Body);
+            }
+
+            attempt.HeadReceived(response.StatusCode);
+            return proceed;
+        }
+    }
+
+    /// <summary>Puts headers where HttpClient wants them: content headers on the content, the rest on the request.</summary>
+    private readonly struct MessageSink(HttpRequestMessage request) : IUpstreamHeaderSink
+    {
+        public void Add(string name, StringValues values)
+        {
+            if (values.Count == 1)
+            {
+                var value = values[0] ?? "";
+                if (!request.Headers.TryAddWithoutValidation(name, value))
+                {
+                    request.Content?.Headers.TryAddWithoutValidation(name, value);
+                }
+
+                return;
+            }
+
+            var all = values.ToArray();
+            if (!request.Headers.TryAddWithoutValidation(name, all!))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, all!);
+            }
+        }
+
+        public void Dropped(string name)
+        {
+        }
+    }
+}

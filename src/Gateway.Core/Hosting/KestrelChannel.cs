@@ -1,0 +1,76 @@
+using System.IO.Pipelines;
+using Gateway.Configuration;
+using Gateway.Forwarding;
+using Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Hosting;
+
+/// <summary>An exchange carried by Kestrel's HTTP layer: the request and response are Kestrel's, seen through <see cref="IClientChannel"/>.</summary>
+internal sealed class KestrelChannel(HttpContext context) : IClientChannel
+{
+    public PipeReader RequestBody => context.Request.BodyReader;
+
+    public CancellationToken Aborted => context.RequestAborted;
+
+    public HttpContext HttpContext => context;
+
+    public int Status
+    {
+        get => context.Response.StatusCode;
+        set => context.Response.StatusCode = value;
+    }
+
+    public IHeaderDictionary ResponseHeaders => context.Response.Headers;
+
+    public long? ResponseContentLength
+    {
+        get => context.Response.ContentLength;
+        set => context.Response.ContentLength = value;
+    }
+
+    public bool ResponseStarted => context.Response.HasStarted;
+
+    public PipeWriter ResponseBody => context.Response.BodyWriter;
+
+    /// <summary>Builds the exchange for a request Kestrel has read, on the snapshot it will run on.</summary>
+    public static Exchange CreateExchange(HttpContext context, RuntimeConfig config, TimeProvider time)
+    {
+        var request = context.Request;
+        var exchange = new Exchange(new KestrelChannel(context), config, time, request.Method,
+            context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget, request.Headers)
+        {
+            Scheme = request.Scheme,
+            Protocol = request.Protocol,
+            Peer = ClientAddress.Normalize(context.Connection.RemoteIpAddress),
+            RequestContentLength = request.ContentLength,
+            RequestBodyUnframed = request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true,
+        };
+        context.Features.Set(exchange);
+        return exchange;
+    }
+
+    public void LimitRequestBody(long max)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = max;
+        }
+    }
+
+    public Task StartResponseAsync(CancellationToken cancel) => context.Response.StartAsync(cancel);
+
+    public void ClearResponse()
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+        }
+
+        context.Features.Set<IForwarderErrorFeature>(null);
+    }
+
+    public void Abort() => context.Abort();
+}

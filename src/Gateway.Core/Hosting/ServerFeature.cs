@@ -1,0 +1,18 @@
+using Gateway.Configuration;
+using Gateway.Configuration.Validation;
+using Gateway.Pipeline;
+
+namespace Gateway.Hosting;
+
+/// <summary>The listeners, limits, logging and admin settings.</summary>
+internal sealed class ServerFeature : Feature
+{
+    public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory)
+    {
+        ServerValidator.Validate(config, diagnostics);
+        if (config.Routes.Count == 0)
+        {
+            diagnostics.Warning("routes", "no routes are configured: every request will be answered 404");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using Gateway.Configuration;
+using Gateway.Forwarding;
+using Gateway.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// One request and its response as the gateway sees them, whichever codec carried it: what the client sent,
+/// what the stages learn on the way (route, identity, rate-limit outcome, backend, timings), and the answer the
+/// gateway gives when it answers itself. Every stage reads and writes only this; the codec behind it is reached
+/// through <see cref="Client"/>.
+/// </summary>
+internal sealed class Exchange
+{
+    private Dictionary<string, StringValues>? _queryValues;
+    private string? _hostName;
+
+    public Exchange(IClientChannel client, RuntimeConfig config, TimeProvider time, string method, string rawTarget, IHeaderDictionary requestHeaders)
+    {
+        Client = client;
+        Config = config;
+        Time = time;
+        StartTimestamp = time.GetTimestamp();
+        Method = method;
+        RawTarget = rawTarget;
+        RequestHeaders = requestHeaders;
+        var query = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        Path = query < 0 ? rawTarget : rawTarget[..query];
+    }
+
+    // ---- The request, as the codec read it ----
+
+    public IClientChannel Client { get; }
+
+    /// <summary>The method in upper case (the framework's interned string for known methods).</summary>
+    public string Method { get; }
+
+    /// <summary>The request target exactly as sent (path and query, still encoded).</summary>
+    public string RawTarget { get; }
+
+    public string Scheme { get; init; } = "http";
+
+    /// <summary><c>HTTP/1.1</c>, <c>HTTP/2</c>, ...</summary>
+    public string Protocol { get; init; } = "HTTP/1.1";
+
+    public IHeaderDictionary RequestHeaders { get; }
+
+    /// <summary>The TCP peer (IPv4-mapped addresses unmapped, zones dropped).</summary>
+    public IPAddress? Peer { get; init; }
+
+    /// <summary>The request body's declared length, or null when it has none or is chunked.</summary>
+    public long? RequestContentLength { get; init; }
+
+    /// <summary>The request has a body of unknown length (chunked, or an HTTP/2 stream that goes on).</summary>
+    public bool RequestBodyUnframed { get; init; }
+
+    /// <summary>The <c>Host</c> header (HTTP/2's <c>:authority</c>), as sent.</summary>
+    public string Authority => RequestHeaders.Host.Count > 0 ? RequestHeaders.Host[0] ?? "" : "";
+
+    /// <summary>
+    /// The host name the request is for, as routes compare it: lower case, without port and without the final dot of
+    /// a fully qualified name. Never decoded (no IDN mapping), so no client input can make the comparison throw.
+    /// </summary>
+    public string HostName => _hostName ??= HostNames.Normalize(Authority);
+
+    // ---- The snapshot and what the stages learn ----
+
+    /// <summary>The config snapshot this request runs on from start to end, whatever reloads happen meanwhile.</summary>
+    public RuntimeConfig Config { get; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>When the gateway started on this request (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long StartTimestamp { get; }
+
+    public string RequestId { get; set; } = "";
+
+    public TraceContext Trace { get; set; }
+
+    /// <summary>The client's address under the trusted-proxy rules.</summary>
+    public IPAddress? ClientIp { get; set; }
+
+    /// <summary>The normalized path once routing has run (before: the raw path, for logs of early refusals).</summary>
+    public string Path { get; set; }
+
+    /// <summary>The raw query string including '?', or empty.</summary>
+    public string Query { get; set; } = "";
+
+    public CompiledRoute? Route { get; set; }
+
+    /// <summary>Who sent the request, once authentication has run (null when anonymous).</summary>
+    public Authentication.Identity? Identity { get; set; }
+
+    /// <summary>What the rate limits decided (its headers go on every response of a limited route).</summary>
+    public RateLimiting.RateLimitOutcome RateLimit { get; set; }
+
+    /// <summary>The request has a header whose name contains '_' (noted by the limits stage while it counts headers).</summary>
+    public bool HasUnderscoreHeaders { get; set; }
+
+    /// <summary>Headers the stages add to the upstream request (identity headers, later transforms), in order.</summary>
+    public List<KeyValuePair<string, string>>? UpstreamAdditions { get; set; }
+
+    /// <summary>The backend of the last attempt.</summary>
+    public Backend? Backend { get; set; }
+
+    /// <summary>The attempt under way (for senders that get back control through a callback).</summary>
+    public UpstreamAttempt? Attempt { get; set; }
+
+    /// <summary>Time spent waiting on backends, in timestamp ticks (0 when none was called).</summary>
+    public long UpstreamTicks { get; set; }
+
+    /// <summary>Bytes of a request body that had no Content-Length, once counted.</summary>
+    public long? RequestBytes { get; set; }
+
+    /// <summary>Bytes of a response body that had no Content-Length, once counted.</summary>
+    public long? ResponseBytes { get; set; }
+
+    // ---- The gateway's own answer, and the offline verbs ----
+
+    /// <summary>The answer a stage gave instead of forwarding (written once the response side of the stages has run).</summary>
+    public Answer? Answer { get; private set; }
+
+    /// <summary>Decided without network or side effects (explain, route tests): nothing is counted, nothing is sent.</summary>
+    public bool Offline { get; init; }
+
+    /// <summary>Offline: the request the backend would receive.</summary>
+    public UpstreamPlan? Plan { get; set; }
+
+    /// <summary>Index of the last stage whose request side ran (the response side runs for it and those before it).</summary>
+    internal int StageCursor { get; set; } = -1;
+
+    /// <summary>The response side of the stages has run for the response now being built.</summary>
+    internal bool ResponsePrepared { get; set; }
+
+    /// <summary>The query parameters, decoded (parsed on first use).</summary>
+    public Dictionary<string, StringValues> QueryValues => _queryValues ??= QueryHelpers.ParseNullableQuery(Query) ?? [];
+
+    public StringValues QueryValue(string name) => QueryValues.TryGetValue(name, out var values) ? values : StringValues.Empty;
+
+    /// <summary>The authenticated user, for the access log (null when anonymous).</summary>
+    public string? User => Identity?.Subject;
+
+    public bool IsHead => HttpMethods.IsHead(Method);
+
+    /// <summary>A stage answers instead of forwarding; the last answer given wins.</summary>
+    public void Respond(Answer answer) => Answer = answer;
+
+    /// <summary>Forgets a response that has not started, so that another one can be built (a retry, an error document).</summary>
+    public void ResetResponse()
+    {
+        Client.ClearResponse();
+        ResponsePrepared = false;
+    }
+}

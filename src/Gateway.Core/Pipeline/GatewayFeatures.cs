@@ -1,0 +1,63 @@
+using Gateway.Authentication;
+using Gateway.Authorization;
+using Gateway.Caching;
+using Gateway.Cors;
+using Gateway.Forwarding;
+using Gateway.Health;
+using Gateway.Hosting;
+using Gateway.IpFiltering;
+using Gateway.Observability;
+using Gateway.RateLimiting;
+using Gateway.Resilience;
+using Gateway.Routing;
+using Gateway.Tls;
+using Gateway.Transforms;
+
+namespace Gateway.Pipeline;
+
+/// <summary>
+/// Every feature of the gateway, registered here once. The stages among them run in this order (SPEC section 3);
+/// features that are not stages validate and compile their keys only. Adding a feature means a folder of its own
+/// and one line in this list.
+/// </summary>
+internal static class GatewayFeatures
+{
+    public static readonly Feature[] All =
+    [
+        new ServerFeature(),          // server, admin and logging keys
+        new RequestContextStage(),    // request id + trace + client address + access log
+        new LimitsStage(),            // URI, header and body limits; framing
+        new RouteMatchStage(),        // normalization, route match, 400/404/405
+        new IpFilterFeature(),        // (not enforced yet: its routes fail closed)
+        new CorsFeature(),            // (not enforced yet)
+        new AuthenticationStage(),    // JWT / API key, 401
+        new AuthorizationStage(),     // scopes, roles, claims, 403
+        new RateLimitStage(),         // global and route limits, 429
+        new CacheFeature(),           // (not enforced yet)
+        new TransformFeature(),       // (not enforced yet)
+        new HealthCheckFeature(),     // active and passive health
+        new ResilienceFeature(),      // circuit breakers and retries
+        new ObservabilityFeature(),   // metrics, tracing, SLOs
+        new HotReloadFeature(),       // hot_reload
+        new TlsFeature(),             // (not supported yet: refuses to start)
+        new ForwardStage(),           // mock answer, or balance + breaker + retry + timeout + forward
+    ];
+
+    /// <summary>The stages, in the order every request runs them.</summary>
+    public static readonly Stage[] Stages = [.. All.OfType<Stage>()];
+
+    /// <summary>The index of a stage in <see cref="Stages"/>.</summary>
+    public static int IndexOf<TStage>()
+        where TStage : Stage
+    {
+        for (var i = 0; i < Stages.Length; i++)
+        {
+            if (Stages[i] is TStage)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}

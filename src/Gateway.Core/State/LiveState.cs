@@ -1,0 +1,168 @@
+using Gateway.Authentication;
+using Gateway.Forwarding;
+using Gateway.Health;
+using Gateway.Logging;
+using Gateway.RateLimiting;
+using Gateway.Redis;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gateway.State;
+
+/// <summary>
+/// Everything that outlives a config snapshot: backends (health, breaker, in-flight, connection pool), rate-limit
+/// counters, JWKS caches, API-key caches and Redis connections, each in a registry keyed by what identifies it.
+/// Snapshots refer to these objects and never own them; a reload keeps what the new snapshot still names and
+/// retires the rest once it is live (pools closed and probes stopped at once; connections and caches that in-flight
+/// requests of the old snapshot may still use are disposed after a grace period).
+/// </summary>
+internal sealed class LiveState : IAsyncDisposable
+{
+    /// <summary>How long a retired Redis connection or key cache stays usable for requests still on an older snapshot.</summary>
+    public static readonly TimeSpan RetireGrace = TimeSpan.FromSeconds(30);
+
+    private readonly Lock _gate = new();
+    private readonly List<(object Value, ITimer Timer)> _retiring = [];
+
+    public LiveState(TimeProvider time, ILoggerFactory? loggers, UpstreamClient? upstream = null, AccessLog? accessLog = null, bool offline = false)
+    {
+        Time = time;
+        Loggers = loggers ?? NullLoggerFactory.Instance;
+        Offline = offline;
+        Upstream = upstream ?? new UpstreamClient(TimeSpan.FromSeconds(5), time, http1FastPath: true);
+        AccessLog = accessLog;
+        Backends = new Registry<BackendKey, Backend>(static backend => backend.Retire());
+        RedisConnections = new Registry<(string Url, int TimeoutMs), RedisConnection>(RetireLater);
+        JwksSources = new Registry<JwksKey, JwksKeySource>(RetireLater);
+        ApiKeyStores = new Registry<ApiKeyStoreKey, RedisApiKeyStore>();
+        RateLimits = new RateLimitState(time);
+        RedisRateLimits = new Registry<RedisLimitKey, RedisRateLimitStore>();
+        HealthChecks = offline ? null : new HealthChecker(time, Loggers.CreateLogger("Gateway.Health"));
+    }
+
+    /// <summary>A state for the offline verbs: nothing it holds ever connects or probes.</summary>
+    public static LiveState ForOffline() => new(TimeProvider.System, null, offline: true);
+
+    public TimeProvider Time { get; }
+
+    public ILoggerFactory Loggers { get; }
+
+    /// <summary>Built for the offline verbs (explain, routes, route tests): nothing is started.</summary>
+    public bool Offline { get; }
+
+    /// <summary>The connection pools to backends (the own HTTP/1.1 client's and HttpClient's).</summary>
+    public UpstreamClient Upstream { get; }
+
+    /// <summary>The access log writer (null offline).</summary>
+    public AccessLog? AccessLog { get; }
+
+    public Registry<BackendKey, Backend> Backends { get; }
+
+    public Registry<(string Url, int TimeoutMs), RedisConnection> RedisConnections { get; }
+
+    public Registry<JwksKey, JwksKeySource> JwksSources { get; }
+
+    public Registry<ApiKeyStoreKey, RedisApiKeyStore> ApiKeyStores { get; }
+
+    public RateLimitState RateLimits { get; }
+
+    public Registry<RedisLimitKey, RedisRateLimitStore> RedisRateLimits { get; }
+
+    /// <summary>Active health checks of every live backend (null offline).</summary>
+    public HealthChecker? HealthChecks { get; }
+
+    /// <summary>The Redis connection for a URL, shared by everything that uses that server with the same timeout.</summary>
+    public RedisConnection Redis(string url, int timeoutMs) =>
+        RedisConnections.GetOrAdd((url, timeoutMs), static key => new RedisConnection(key.Url, TimeSpan.FromMilliseconds(key.TimeoutMs)));
+
+    /// <summary>The snapshot just compiled is live: retire what it no longer names and start what it added.</summary>
+    public void Commit(Configuration.RuntimeConfig live)
+    {
+        Backends.Commit();
+        Upstream.Http1?.Endpoints.Commit();
+        RedisRateLimits.Commit();
+        RedisConnections.Commit();
+        JwksSources.Commit();
+        ApiKeyStores.Commit();
+        RateLimits.Commit();
+        HealthChecks?.Reconcile(live);
+    }
+
+    /// <summary>The snapshot just compiled will not go live.</summary>
+    public void Abandon()
+    {
+        Backends.Abandon();
+        Upstream.Http1?.Endpoints.Abandon();
+        RedisRateLimits.Abandon();
+        RedisConnections.Abandon();
+        JwksSources.Abandon();
+        ApiKeyStores.Abandon();
+        RateLimits.Abandon();
+    }
+
+    private void RetireLater(object value)
+    {
+        lock (_gate)
+        {
+            ITimer? timer = null;
+            timer = Time.CreateTimer(_ => _ = DisposeRetiredAsync(value), null, RetireGrace, Timeout.InfiniteTimeSpan);
+            _retiring.Add((value, timer));
+        }
+    }
+
+    private async Task DisposeRetiredAsync(object value)
+    {
+        lock (_gate)
+        {
+            var index = _retiring.FindIndex(r => ReferenceEquals(r.Value, value));
+            if (index < 0)
+            {
+                return;
+            }
+
+            _retiring[index].Timer.Dispose();
+            _retiring.RemoveAt(index);
+        }
+
+        await DisposeValueAsync(value).ConfigureAwait(false);
+    }
+
+    private static ValueTask DisposeValueAsync(object value)
+    {
+        if (value is IAsyncDisposable asynchronous)
+        {
+            return asynchronous.DisposeAsync();
+        }
+
+        (value as IDisposable)?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (HealthChecks is not null)
+        {
+            await HealthChecks.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Backends.RetireAll();
+        RedisRateLimits.RetireAll();
+        RedisConnections.RetireAll();
+        JwksSources.RetireAll();
+        ApiKeyStores.RetireAll();
+        List<(object Value, ITimer Timer)> pending;
+        lock (_gate)
+        {
+            pending = [.. _retiring];
+            _retiring.Clear();
+        }
+
+        foreach (var (value, timer) in pending)
+        {
+            timer.Dispose();
+            await DisposeValueAsync(value).ConfigureAwait(false);
+        }
+
+        Upstream.Dispose();
+    }
+}
