@@ -25,34 +25,32 @@ public class Http1Benchmarks
     private static readonly byte[] Chunked = Encoding.ASCII.GetBytes(
         "400\r\n" + new string('a', 1024) + "\r\n400;ext=1\r\n" + new string('b', 1024) + "\r\n10\r\n" + new string('c', 16) + "\r\n0\r\n\r\n");
 
-    private RuntimeConfig _config = null!;
-    private DefaultHttpContext _context = null!;
-    private UpstreamRequestFacts _facts;
+    private Exchange _exchange = null!;
+    private UpstreamShape _shape = null!;
     private readonly ArrayBufferWriter<byte> _output = new(4096);
 
     [GlobalSetup]
     public void Setup()
     {
         var loaded = ConfigLoader.LoadText("routes:\n  - {path: \"/api/*rest\", backend: \"http://127.0.0.1:3000\"}\n", "b.yaml", ".", _ => null);
-        _config = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UnixEpoch);
-        _context = new DefaultHttpContext();
-        var request = _context.Request;
-        request.Method = "GET";
-        request.Host = new HostString("api.example.com");
-        request.Headers.UserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-        request.Headers.Accept = "application/json";
-        request.Headers.AcceptEncoding = "gzip, deflate, br";
-        request.Headers.AcceptLanguage = "en-GB,en;q=0.9";
-        request.Headers.Cookie = "session=abc; theme=dark";
-        _facts = new UpstreamRequestFacts(request, StringValues.Empty, _config.Routes[0], _config, IPAddress.Loopback, false,
-            "01a2165a397478ec9788ea61e8cfea91", TraceContext.From("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), null, "127.0.0.1:3000");
+        var config = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UnixEpoch);
+        OfflineChannel.TryCreate(config, "GET", "http://api.example.com/api/users", [
+            "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+            "Accept: application/json",
+            "Accept-Encoding: gzip, deflate, br",
+            "Accept-Language: en-GB,en;q=0.9",
+            "Cookie: session=abc; theme=dark",
+        ], IPAddress.Loopback, out _exchange, out _);
+        _exchange.RequestId = "01a2165a397478ec9788ea61e8cfea91";
+        _exchange.Trace = TraceContext.From("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        _shape = config.Routes[0].Policy<ForwardPolicy>()!.Upstream!.Shape;
     }
 
     [Benchmark]
     public int UpstreamHeaderRules()
     {
         var sink = new CountingSink();
-        UpstreamHeaders.Write(_facts, ref sink);
+        UpstreamHeaders.Write(_exchange, _shape, "127.0.0.1:3000", StringValues.Empty, ref sink);
         return sink.Count;
     }
 

@@ -15,7 +15,8 @@ internal static class RedisRateLimitLatency
     {
         foreach (var algorithm in new[] { "sliding_window", "fixed_window", "token_bucket" })
         {
-            await using var store = new RedisRateLimitStore(new RedisConnection(url, TimeSpan.FromSeconds(2)), "bench:", RateLimiter.Parse(algorithm));
+            await using var connection = new RedisConnection(url, TimeSpan.FromSeconds(2));
+            var store = new RedisRateLimitStore(connection, "bench:", RateLimiter.Parse(algorithm));
             var limit = new CompiledLimit(0, "route:bench:0", new RateLimitRule { Dimension = "ip", Requests = 1_000_000, WindowSecs = 60 });
             await store.ConnectAsync();
             for (var i = 0; i < 500; i++)

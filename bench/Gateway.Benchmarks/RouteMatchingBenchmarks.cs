@@ -11,7 +11,7 @@ namespace Gateway.Benchmarks;
 public class RouteMatchingBenchmarks
 {
     private RouteMatcher _matcher = null!;
-    private HttpRequest _request = null!;
+    private Pipeline.Exchange _request = null!;
     private string _literal = null!;
     private string _parameter = null!;
     private string _wildcard = null!;
@@ -43,8 +43,9 @@ public class RouteMatchingBenchmarks
             throw new InvalidOperationException(string.Join('\n', loaded.Problems));
         }
 
-        _matcher = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UnixEpoch).Matcher;
-        _request = new DefaultHttpContext().Request;
+        var config = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UnixEpoch);
+        _matcher = config.Matcher;
+        Pipeline.OfflineChannel.TryCreate(config, "GET", "/", [], System.Net.IPAddress.Loopback, out _request, out _);
         var middle = services / 2;
         _literal = $"/svc{middle}/items";
         _parameter = $"/svc{middle}/items/12345/reviews/77";

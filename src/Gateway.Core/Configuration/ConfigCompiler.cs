@@ -19,6 +19,9 @@ internal static class ConfigCompiler
     /// <summary>Headers that carry a client's address, dropped unless a trusted proxy sent them.</summary>
     public static readonly string[] DefaultClientIpHeaders = ["X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP"];
 
+    /// <summary>Compiles for the offline verbs and tools: against a live state of its own that never connects, probes or counts.</summary>
+    public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt) => Compile(config, version, loadedAt, LiveState.ForOffline());
+
     public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt, LiveState state)
     {
         var ids = RouteIds.Assign(config.Routes);

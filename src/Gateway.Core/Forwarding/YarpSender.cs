@@ -119,9 +119,13 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
 
         public static int? HeldBack(HttpContext context) => context.Items.TryGetValue(HeldBackKey, out var status) ? (int?)status : null;
 
-        public override ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
-            // The base copy is replaced by the gateway's rules: one set of them for every sender.
+            // The base copy runs only so that YARP gives a body-less request the empty content a content header needs
+            // (it refuses a content of anyone else's); what it copied is then replaced by the gateway's own rules.
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            proxyRequest.Headers.Clear();
+            proxyRequest.Content?.Headers.Clear();
             var exchange = httpContext.Features.GetRequiredFeature<Exchange>();
             var attempt = exchange.Attempt!;
             var shape = attempt.Route.Shape;
@@ -134,7 +138,6 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
             }
 
             proxyRequest.RequestUri = new Uri(string.Concat(destinationPrefix, shape.Path(exchange.Path), shape.Query(exchange.Query)), UriKind.Absolute);
-            return ValueTask.CompletedTask;
         }
 
         public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using Gateway.Configuration;
-using Gateway.State;
 
 namespace Gateway.Cli;
 
@@ -19,7 +18,6 @@ internal static class ConfigFiles
             return null;
         }
 
-        // The offline verbs compile against a state of their own that never connects, probes or counts.
-        return ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow, LiveState.ForOffline());
+        return ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow);
     }
 }

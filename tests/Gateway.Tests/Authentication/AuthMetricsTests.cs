@@ -33,16 +33,18 @@ public sealed class AuthMetricsTests
         });
         listener.Start();
 
-        var services = new AuthServices(new AuthConfig
+        var auth = new AuthConfig
         {
             Jwt = new JwtConfig { Secret = Tokens.Secret, Issuer = Tokens.Issuer, Audience = new StringList([Tokens.Audience]) },
-        }, TimeProvider.System, null);
-        var policy = new AuthPolicy(new RouteAuthConfig { Required = true }, new AuthConfig { Jwt = new JwtConfig() });
-        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
-        context.Request.Headers.Authorization = "Bearer " + Tokens.Hs256(Tokens.Claims(expiresInSecs: -600));
-        await Authenticator.AuthenticateAsync(context.Request, policy, services, offline: false);
-        context.Request.Headers.Authorization = "Bearer " + Tokens.Hs256();
-        await Authenticator.AuthenticateAsync(context.Request, policy, services, offline: false);
+        };
+        var services = new AuthServices(auth, Gateway.State.LiveState.ForOffline());
+        var policy = new AuthPolicy(new RouteAuthConfig { Required = true }, auth, services);
+        var config = ConfigCompiler.Compile(new GatewayConfig(), 1, DateTimeOffset.UnixEpoch);
+        foreach (var token in new[] { Tokens.Hs256(Tokens.Claims(expiresInSecs: -600)), Tokens.Hs256() })
+        {
+            Assert.True(Gateway.Pipeline.OfflineChannel.TryCreate(config, "GET", "/", [$"Authorization: Bearer {token}"], System.Net.IPAddress.Loopback, out var exchange, out _));
+            await Authenticator.AuthenticateAsync(exchange, policy, offline: false);
+        }
 
         lock (seen)
         {

@@ -1,13 +1,14 @@
 using Gateway.Authentication;
 using Gateway.Authorization;
 using Gateway.Forwarding;
-using Gateway.RateLimiting;
+using Gateway.Hosting;
 using Gateway.Pipeline;
+using Gateway.RateLimiting;
 using Gateway.Routing;
 
 namespace Gateway.Tests.Pipeline;
 
-/// <summary>The pipeline order is the contract's (SPEC section 3) and is written in one place.</summary>
+/// <summary>The stage order is the contract's (SPEC section 3) and is written in one place.</summary>
 public sealed class PipelineOrderTests
 {
     [Fact]
@@ -15,9 +16,27 @@ public sealed class PipelineOrderTests
     {
         Assert.Equal(
             [
-                typeof(RequestContextMiddleware), typeof(LimitsMiddleware), typeof(RouteMatchMiddleware),
-                typeof(AuthenticationMiddleware), typeof(AuthorizationMiddleware), typeof(RateLimitMiddleware), typeof(ForwardMiddleware),
+                typeof(RequestContextStage), typeof(LimitsStage), typeof(RouteMatchStage),
+                typeof(AuthenticationStage), typeof(AuthorizationStage), typeof(RateLimitStage), typeof(ForwardStage),
             ],
-            GatewayPipeline.Stages);
+            GatewayFeatures.Stages.Select(s => s.GetType()));
+    }
+
+    [Fact]
+    public void Request_stages_come_before_route_stages_and_forwarding_is_last()
+    {
+        var scopes = GatewayFeatures.Stages.Select(s => s.Scope).ToList();
+        var firstRouteStage = scopes.IndexOf(StageScope.Route);
+        Assert.True(firstRouteStage > 0);
+        Assert.All(scopes.Skip(firstRouteStage), scope => Assert.Equal(StageScope.Route, scope));
+        Assert.IsType<ForwardStage>(GatewayFeatures.Stages[^1]);
+        Assert.IsType<RouteMatchStage>(GatewayFeatures.Stages[firstRouteStage - 1]);
+    }
+
+    [Fact]
+    public void Every_feature_is_registered_once()
+    {
+        Assert.Equal(GatewayFeatures.All.Length, GatewayFeatures.All.Select(f => f.GetType()).Distinct().Count());
+        Assert.Contains(GatewayFeatures.All, f => f is ServerFeature);
     }
 }

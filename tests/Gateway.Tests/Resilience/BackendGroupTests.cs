@@ -11,8 +11,18 @@ namespace Gateway.Tests.Resilience;
 
 public sealed class BackendGroupTests
 {
-    private static Backend[] Backends(params int[] weights) =>
-        [.. weights.Select((w, i) => new Backend($"http://10.0.0.{i + 1}:80", w, new BackendHealth(new HealthCheckConfig { PassiveEnabled = true, UnhealthyThreshold = 1, EjectionSecs = 30 }, TimeProvider.System), null))];
+    /// <summary>Backends with their weights on one route.</summary>
+    private sealed record Pool(Backend[] Items, int[] Weights)
+    {
+        public Backend this[int index] => Items[index];
+    }
+
+    private static Pool Backends(params int[] weights) =>
+        new([.. weights.Select((w, i) => new Backend($"http://10.0.0.{i + 1}:80", new BackendHealth(new HealthCheckConfig { PassiveEnabled = true, UnhealthyThreshold = 1, EjectionSecs = 30 }, TimeProvider.System), null))], weights);
+
+    private static BackendGroup Group(Pool pool, string strategy, string? hashOn, bool panicMode) => new(pool.Items, pool.Weights, strategy, hashOn, panicMode);
+
+    private static BalancingInput Input(HttpContext context, IPAddress? client) => new(context.Request.Headers, client);
 
     private static readonly HttpContext Context = new DefaultHttpContext();
 
@@ -21,7 +31,7 @@ public sealed class BackendGroupTests
         var counts = group.Backends.ToDictionary(b => b.Name, _ => 0);
         for (var i = 0; i < requests; i++)
         {
-            counts[group.Select(Context, client?.Invoke(i), null)!.Name]++;
+            counts[group.Select(Input(Context, client?.Invoke(i)), null)!.Name]++;
         }
 
         return counts;
@@ -30,27 +40,27 @@ public sealed class BackendGroupTests
     [Fact]
     public void Round_robin_is_exact()
     {
-        var counts = Spread(new BackendGroup(Backends(1, 1, 1), "round_robin", null, false), 300);
+        var counts = Spread(Group(Backends(1, 1, 1), "round_robin", null, false), 300);
         Assert.All(counts.Values, c => Assert.Equal(100, c));
     }
 
     [Fact]
     public void Weighted_is_exact_and_smooth()
     {
-        var group = new BackendGroup(Backends(5, 1, 1), "weighted", null, false);
-        var sequence = Enumerable.Range(0, 7).Select(_ => group.Select(Context, null, null)!.Name[^1]).ToArray();
+        var group = Group(Backends(5, 1, 1), "weighted", null, false);
+        var sequence = Enumerable.Range(0, 7).Select(_ => group.Select(Input(Context, null), null)!.Name[^1]).ToArray();
         Assert.Equal("1121311", new string(sequence));
 
-        var counts = Spread(new BackendGroup(Backends(3, 2, 1), "weighted", null, false), 600);
+        var counts = Spread(Group(Backends(3, 2, 1), "weighted", null, false), 600);
         Assert.Equal([300, 200, 100], counts.Values);
     }
 
     [Fact]
     public void Random_and_power_of_two_spread_over_all_backends()
     {
-        var random = Spread(new BackendGroup(Backends(3, 1), "random", null, false), 8000);
+        var random = Spread(Group(Backends(3, 1), "random", null, false), 8000);
         Assert.InRange(random.Values.First(), 5600, 6400);
-        var two = Spread(new BackendGroup(Backends(1, 1, 1), "power_of_two", null, false), 3000);
+        var two = Spread(Group(Backends(1, 1, 1), "power_of_two", null, false), 3000);
         Assert.All(two.Values, c => Assert.InRange(c, 700, 1300));
     }
 
@@ -58,25 +68,25 @@ public sealed class BackendGroupTests
     public void Least_connections_picks_the_least_busy()
     {
         var backends = Backends(1, 1, 1);
-        var group = new BackendGroup(backends, "least_connections", null, false);
+        var group = Group(backends, "least_connections", null, false);
         backends[0].Started();
         backends[0].Started();
         backends[2].Started();
-        Assert.Same(backends[1], group.Select(Context, null, null));
+        Assert.Same(backends[1], group.Select(Input(Context, null), null));
         backends[1].Started();
         backends[1].Started();
-        Assert.Same(backends[2], group.Select(Context, null, null));
+        Assert.Same(backends[2], group.Select(Input(Context, null), null));
     }
 
     [Fact]
     public void Ip_hash_keeps_a_client_on_one_backend()
     {
-        var group = new BackendGroup(Backends(1, 1, 1), "ip_hash", null, false);
+        var group = Group(Backends(1, 1, 1), "ip_hash", null, false);
         for (var i = 0; i < 50; i++)
         {
             var client = IPAddress.Parse($"198.51.100.{i}");
-            var first = group.Select(Context, client, null);
-            Assert.All(Enumerable.Range(0, 5), _ => Assert.Same(first, group.Select(Context, client, null)));
+            var first = group.Select(Input(Context, client), null);
+            Assert.All(Enumerable.Range(0, 5), _ => Assert.Same(first, group.Select(Input(Context, client), null)));
         }
 
         var spread = Spread(group, 3000, i => new IPAddress(BitConverter.GetBytes(i * 7919 + 1)));
@@ -87,7 +97,7 @@ public sealed class BackendGroupTests
     public void Consistent_hash_moves_only_the_share_of_a_backend_that_leaves()
     {
         var backends = Backends(1, 1, 1, 1, 1);
-        var group = new BackendGroup(backends, "consistent_hash", "header:X-User", false);
+        var group = Group(backends, "consistent_hash", "header:X-User", false);
         HttpContext For(int user)
         {
             var context = new DefaultHttpContext();
@@ -95,14 +105,14 @@ public sealed class BackendGroupTests
             return context;
         }
 
-        var before = Enumerable.Range(0, 5000).Select(u => group.Select(For(u), null, null)!).ToArray();
+        var before = Enumerable.Range(0, 5000).Select(u => group.Select(Input(For(u), null), null)!).ToArray();
         var shares = before.GroupBy(b => b).Select(g => g.Count()).ToArray();
         Assert.All(shares, s => Assert.InRange(s, 700, 1300));
 
         // Backend 3 goes away (ejected by passive health): only its keys move.
         backends[2].Health.RecordPassive(success: false);
         Assert.False(backends[2].Available);
-        var after = Enumerable.Range(0, 5000).Select(u => group.Select(For(u), null, null)!).ToArray();
+        var after = Enumerable.Range(0, 5000).Select(u => group.Select(Input(For(u), null), null)!).ToArray();
         for (var u = 0; u < 5000; u++)
         {
             if (before[u] != backends[2])
@@ -121,12 +131,12 @@ public sealed class BackendGroupTests
     {
         var backends = Backends(1, 1);
         backends[0].Health.RecordPassive(success: false);
-        var group = new BackendGroup(backends, "round_robin", null, panicMode: false);
-        Assert.All(Enumerable.Range(0, 10), _ => Assert.Same(backends[1], group.Select(Context, null, null)));
+        var group = Group(backends, "round_robin", null, panicMode: false);
+        Assert.All(Enumerable.Range(0, 10), _ => Assert.Same(backends[1], group.Select(Input(Context, null), null)));
         backends[1].Health.RecordPassive(success: false);
-        Assert.Null(group.Select(Context, null, null));
-        var panic = new BackendGroup(backends, "round_robin", null, panicMode: true);
-        Assert.NotNull(panic.Select(Context, null, null));
+        Assert.Null(group.Select(Input(Context, null), null));
+        var panic = Group(backends, "round_robin", null, panicMode: true);
+        Assert.NotNull(panic.Select(Input(Context, null), null));
     }
 
     [Fact]
@@ -134,13 +144,13 @@ public sealed class BackendGroupTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var breaker = new CircuitBreaker(new CircuitBreakerConfig { FailureThreshold = 1, TimeoutSecs = 30 }, time);
-        var open = new Backend("http://10.0.0.1:80", 1, new BackendHealth(null, time), breaker);
-        var other = new Backend("http://10.0.0.2:80", 1, new BackendHealth(null, time), null);
-        var third = new Backend("http://10.0.0.3:80", 1, new BackendHealth(null, time), null);
+        var open = new Backend("http://10.0.0.1:80", new BackendHealth(null, time), breaker);
+        var other = new Backend("http://10.0.0.2:80", new BackendHealth(null, time), null);
+        var third = new Backend("http://10.0.0.3:80", new BackendHealth(null, time), null);
         breaker.Record(success: false, false);
-        var group = new BackendGroup([open, other, third], "round_robin", null, false);
-        Assert.All(Enumerable.Range(0, 10), _ => Assert.NotSame(open, group.Select(Context, null, null)));
-        Assert.All(Enumerable.Range(0, 10), _ => Assert.Same(third, group.Select(Context, null, [other])));
+        var group = new BackendGroup([open, other, third], [1, 1, 1], "round_robin", null, false);
+        Assert.All(Enumerable.Range(0, 10), _ => Assert.NotSame(open, group.Select(Input(Context, null), null)));
+        Assert.All(Enumerable.Range(0, 10), _ => Assert.Same(third, group.Select(Input(Context, null), [other])));
     }
 
     [Fact]
@@ -171,13 +181,13 @@ public sealed class BackendGroupTests
     [Fact]
     public void Large_weights_stay_exact_and_bounded()
     {
-        var weighted = Spread(new BackendGroup(Backends(10_000, 10_000, 1), "weighted", null, false), 20_001);
+        var weighted = Spread(Group(Backends(10_000, 10_000, 1), "weighted", null, false), 20_001);
         Assert.Equal([10_000, 10_000, 1], weighted.Values);
-        var random = Spread(new BackendGroup(Backends(10_000, 10_000), "random", null, false), 1000);
+        var random = Spread(Group(Backends(10_000, 10_000), "random", null, false), 1000);
         Assert.All(random.Values, c => Assert.InRange(c, 350, 650));
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var ring = new BackendGroup(Backends(10_000, 100), "consistent_hash", "ip", false);
+        var ring = Group(Backends(10_000, 100), "consistent_hash", "ip", false);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2));
         var hits = Spread(ring, 20_000, i => new IPAddress(BitConverter.GetBytes(i + 1)));
         Assert.InRange(hits.Values.Last(), 1, 1000);

@@ -38,7 +38,27 @@ public sealed class TestGateway : IAsyncDisposable
     /// Starts a gateway on a YAML config; <c>server</c> and <c>admin</c> are set to loopback, port 0, when absent.
     /// <paramref name="http1FastPath"/> switches the HTTP/1.1 fast path on or off (null: the process default).
     /// </summary>
-    public static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath = null)
+    public static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath = null) => await StartAsync(yaml, http1FastPath, null);
+
+    /// <summary>
+    /// Starts a gateway on a config file (it can be reloaded: SIGHUP-style through <see cref="GatewayHost.Reload"/>, the admin
+    /// API, or the file watch when the config turns <c>hot_reload</c> on). The file is written as given.
+    /// </summary>
+    public static async Task<TestGateway> StartFromFileAsync(string path, bool? http1FastPath = null)
+    {
+        var loaded = ConfigLoader.LoadFile(path);
+        if (loaded.HasErrors)
+        {
+            throw new InvalidOperationException("test config has errors:\n" + string.Join('\n', loaded.Problems));
+        }
+
+        var output = new CapturingStream();
+        var sink = new LogSink(output);
+        var host = await GatewayHost.StartAsync(loaded.Config!, sink, TimeProvider.System, new GatewayStartOptions { Http1FastPath = http1FastPath, ConfigPath = path });
+        return new TestGateway(host, sink, output);
+    }
+
+    private static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath, string? configPath)
     {
         var text = yaml.Contains("server:", StringComparison.Ordinal) ? yaml : "server:\n  host: 127.0.0.1\n  port: 0\n" + yaml;
         if (!text.Contains("admin:", StringComparison.Ordinal))
@@ -54,9 +74,7 @@ public sealed class TestGateway : IAsyncDisposable
 
         var output = new CapturingStream();
         var sink = new LogSink(output);
-        var runtime = ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow, TimeProvider.System,
-            GatewayLoggerProvider.For(loaded.Config!.Logging, sink, TimeProvider.System).Factory());
-        var host = await GatewayHost.StartAsync(runtime, sink, TimeProvider.System, http1FastPath: http1FastPath);
+        var host = await GatewayHost.StartAsync(loaded.Config!, sink, TimeProvider.System, new GatewayStartOptions { Http1FastPath = http1FastPath, ConfigPath = configPath });
         return new TestGateway(host, sink, output);
     }
 
