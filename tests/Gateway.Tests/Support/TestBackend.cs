@@ -16,6 +16,8 @@ public sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _requests;
+    private int _connections;
+    private int _open;
 
     private TestBackend(WebApplication app) => _app = app;
 
@@ -25,20 +27,39 @@ public sealed class TestBackend : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>Connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections open now.</summary>
+    public int OpenConnections => Volatile.Read(ref _open);
+
     /// <summary>Starts a backend that echoes every request as JSON (method, raw target, headers, body size).</summary>
     public static Task<TestBackend> StartEchoAsync() => StartAsync(EchoAsync);
 
     public static async Task<TestBackend> StartAsync(RequestDelegate handler)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        TestBackend? backend = null;
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+            {
+                Interlocked.Increment(ref backend!._connections);
+                Interlocked.Increment(ref backend._open);
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref backend._open);
+                }
+            }));
             k.Limits.MaxRequestBodySize = null;
         });
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var backend = new TestBackend(app);
+        backend = new TestBackend(app);
         app.Run(context =>
         {
             Interlocked.Increment(ref backend._requests);
