@@ -7,6 +7,8 @@
 #   bench/run.sh                 full run (about 10 minutes)
 #   bench/run.sh --smoke         a few seconds per arm, one round (CI), no thresholds
 #   ROUNDS=5 DURATION=15 bench/run.sh
+#   BEFORE=<git revision> bench/run.sh   also builds that revision and runs its bare route and full chain
+#                                        (arms "before" and "beforefull"): a before/after in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,11 +32,14 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -d "$WORK/before-src" ] && git worktree remove --force "$WORK/before-src" >/dev/null 2>&1
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; YARP=19107
+BEFORE_BARE=19108; BEFORE_FULL=19109
+BEFORE=${BEFORE:-}
 KEY=bench_key_0123456789abcdef
 
 # --- backend: NGINX answering fixed bodies ---------------------------------------------------------
@@ -132,8 +137,19 @@ CONF
 GATEWAY_HTTP1_FAST_PATH=0 GATEWAY_INLINE_IO=0 "$WORK/gateway/gateway" run "$WORK/yarp.yaml" >/dev/null & PIDS+=($!); YARP_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
+if [ -n "$BEFORE" ]; then
+  # The same configs on the build of another revision, side by side with this one.
+  git worktree add --detach "$WORK/before-src" "$BEFORE" >/dev/null 2>&1
+  dotnet publish "$WORK/before-src/src/Gateway" -c Release -o "$WORK/before" -nologo -v quiet >/dev/null
+  sed "s/port: $BARE/port: $BEFORE_BARE/" "$WORK/bare.yaml" > "$WORK/before-bare.yaml"
+  sed "s/port: $FULL/port: $BEFORE_FULL/" "$WORK/full.yaml" > "$WORK/before-full.yaml"
+  "$WORK/before/gateway" run "$WORK/before-bare.yaml" >/dev/null & PIDS+=($!); BEFORE_BARE_PID=$!
+  "$WORK/before/gateway" run "$WORK/before-full.yaml" >/dev/null & PIDS+=($!); BEFORE_FULL_PID=$!
+fi
+
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
 for port in $BACKEND $NGINX $HAPROXY $BARE $FULL $H2 $YARP; do wait_port "$port"; done
+[ -n "$BEFORE" ] && for port in $BEFORE_BARE $BEFORE_FULL; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
 
@@ -162,10 +178,12 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx haproxy gateway full yarp"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; yarp) echo $YARP;; esac; }
+arms=${ARMS:-"direct nginx haproxy gateway full yarp$([ -n "$BEFORE" ] && echo " before beforefull")"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; yarp) echo $YARP;;
+  before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
-pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; yarp) echo $YARP_PID;; esac; }
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; yarp) echo $YARP_PID;;
+  before) echo $BEFORE_BARE_PID;; beforefull) echo $BEFORE_FULL_PID;; esac; }
 
 echo "warming up"
 for arm in $arms; do DURATION=2 load "$(port_of $arm)" "$(pid_of $arm)" /b100 -H "X-API-Key: $KEY" >/dev/null; done
@@ -203,6 +221,17 @@ printf "%-8s %14s %16s %10s %16s %18s %14s %18s %14s\n" payload "gateway/nginx" 
       -v gc="${CPU["$payload,gateway"]}" -v nc="${CPU["$payload,nginx"]}" -v y="${RPS["$payload,yarp"]:-0}" \
       'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f %14.2f %18.2f %14s\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0), f/n, (nc > 0 ? gc/nc : 0), (y > 0 ? sprintf("%.2f", g/y) : "-") }'
 done
+
+if [[ " $arms " == *" before "* && " $arms " == *" beforefull "* ]]; then
+  echo
+  echo "Against revision $BEFORE (same run):"
+  printf "%-8s %16s %16s %18s %18s\n" payload "bare now/before" "full now/before" "CPU/req bare n/b" "CPU/req full n/b"
+  for payload in $PAYLOADS; do
+    awk -v g="${RPS["$payload,gateway"]}" -v b="${RPS["$payload,before"]}" -v f="${RPS["$payload,full"]}" -v bf="${RPS["$payload,beforefull"]}" \
+        -v gc="${CPU["$payload,gateway"]}" -v bc="${CPU["$payload,before"]}" -v fc="${CPU["$payload,full"]}" -v bfc="${CPU["$payload,beforefull"]}" -v p="$payload" \
+        'BEGIN { printf "%-8s %16.2f %16.2f %18.2f %18.2f\n", p, g/b, f/bf, (bc > 0 ? gc/bc : 0), (bfc > 0 ? fc/bfc : 0) }'
+  done
+fi
 
 echo
 echo "HTTP/2 (h2load, cleartext prior knowledge, 32 clients x 10 streams, 100 B):"
