@@ -100,7 +100,7 @@ internal static class UpstreamCall
                 return;
             }
 
-            current.Record(success, failure == UpstreamFailure.HeldBack ? result.HeldBackStatus : StatusOf(failure));
+            current.Record(success, success ? exchange.Client.Status : failure == UpstreamFailure.HeldBack ? result.HeldBackStatus : StatusOf(failure));
             if (success)
             {
                 return;

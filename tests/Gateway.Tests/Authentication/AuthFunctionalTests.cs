@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Gateway.Tests.Functional;
+using Gateway.Tests.Forwarding;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Tests.Authentication;

@@ -1,5 +1,5 @@
 using System.Net;
-using Gateway.Tests.Functional;
+using Gateway.Tests.Forwarding;
 
 namespace Gateway.Tests.RateLimiting;
 

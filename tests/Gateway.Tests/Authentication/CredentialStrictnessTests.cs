@@ -6,7 +6,7 @@ using Gateway.Configuration;
 namespace Gateway.Tests.Authentication;
 
 /// <summary>Attacks and mistakes found in review, kept as regressions.</summary>
-public sealed class AuthReviewRegressionTests
+public sealed class CredentialStrictnessTests
 {
     private static string Config(string backend) => $$$"""
         auth:

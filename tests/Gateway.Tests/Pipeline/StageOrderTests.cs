@@ -9,7 +9,7 @@ using Gateway.Routing;
 namespace Gateway.Tests.Pipeline;
 
 /// <summary>The stage order is the contract's (SPEC section 3) and is written in one place.</summary>
-public sealed class PipelineOrderTests
+public sealed class StageOrderTests
 {
     [Fact]
     public void Stages_run_in_the_contract_order()

@@ -4,15 +4,15 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Tests.Functional;
+using Gateway.Tests.Forwarding;
 
-namespace Gateway.Tests;
+namespace Gateway.Tests.Forwarding.Http1;
 
 /// <summary>
 /// The HTTP/1.1 fast path end to end: the real gateway in front of raw loopback backends that send exactly the bytes a
 /// test needs and count the connections they accept.
 /// </summary>
-public sealed class Http1ForwardingTests
+public sealed class Http1SenderTests
 {
     private static Task<TestGateway> StartAsync(string backend, string extra = "", bool fastPath = true) =>
         TestGateway.StartAsync($$"""

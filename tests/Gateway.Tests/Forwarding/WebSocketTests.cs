@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.Tests.Functional;
+namespace Gateway.Tests.Forwarding;
 
 /// <summary>WebSocket upgrades pass through the gateway (YARP handles the upgrade; the pipeline runs first).</summary>
 public sealed class WebSocketTests

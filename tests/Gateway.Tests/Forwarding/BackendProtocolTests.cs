@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.Tests.Functional;
+namespace Gateway.Tests.Forwarding;
 
 /// <summary><c>backend_protocol: h2c</c> speaks HTTP/2 with prior knowledge to cleartext backends (gRPC without TLS).</summary>
 public sealed class BackendProtocolTests

@@ -4,7 +4,7 @@ using CsCheck;
 using Gateway.Forwarding.Http1;
 using Microsoft.AspNetCore.Http;
 
-namespace Gateway.Tests;
+namespace Gateway.Tests.Forwarding.Http1;
 
 /// <summary>The HTTP/1.1 fast path's response parser and chunked decoder, byte for byte.</summary>
 public sealed class Http1ParserTests

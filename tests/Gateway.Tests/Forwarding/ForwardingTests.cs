@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace Gateway.Tests.Functional;
+namespace Gateway.Tests.Forwarding;
 
 /// <summary>The real gateway in front of real loopback backends.</summary>
 public sealed class ForwardingTests

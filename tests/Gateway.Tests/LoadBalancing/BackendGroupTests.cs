@@ -7,7 +7,7 @@ using Gateway.Resilience;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Gateway.Tests.Resilience;
+namespace Gateway.Tests.LoadBalancing;
 
 public sealed class BackendGroupTests
 {

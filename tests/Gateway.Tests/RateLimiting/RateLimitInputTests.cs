@@ -5,7 +5,7 @@ using Gateway.Forwarding;
 namespace Gateway.Tests.RateLimiting;
 
 /// <summary>Findings of the rate-limiting review, kept as regressions.</summary>
-public sealed class RateLimitReviewRegressionTests
+public sealed class RateLimitInputTests
 {
     [Fact]
     public void Client_addresses_normalize_mapped_and_zoned_forms()

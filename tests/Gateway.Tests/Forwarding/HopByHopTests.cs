@@ -1,7 +1,7 @@
 using Gateway.Forwarding;
 using Microsoft.Extensions.Primitives;
 
-namespace Gateway.Tests.Functional;
+namespace Gateway.Tests.Forwarding;
 
 public sealed class HopByHopTests
 {
