@@ -67,6 +67,9 @@ internal sealed partial class JwksKeySource : IDisposable
 
     public bool Knows(string? kid) => KeysFor(kid).Any();
 
+    /// <summary>The fetch last started (finished or not), so that a caller can wait for a background refresh.</summary>
+    internal Task LastRefresh => Volatile.Read(ref _refresh) ?? Task.CompletedTask;
+
     /// <summary>Makes sure keys are loaded, and refreshes when a token names a key we do not have (rate limited).</summary>
     public async ValueTask PrepareAsync(string? kid)
     {

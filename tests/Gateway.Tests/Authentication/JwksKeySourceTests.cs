@@ -39,7 +39,7 @@ public sealed class JwksKeySourceTests
         Assert.Equal(3, fetches);
         time.Advance(JwksKeySource.RefreshInterval);
         await source.PrepareAsync("a");
-        await Task.Delay(200);
+        await source.LastRefresh;
         Assert.Equal(4, fetches);
     }
 }
