@@ -8,6 +8,17 @@ namespace Gateway.Configuration;
 /// </summary>
 internal sealed class Interpolation(Func<string, string?> environment, string baseDirectory)
 {
+    /// <summary>
+    /// Most text all references of one configuration may insert. A value is expanded once however often aliases
+    /// repeat it, but distinct values could each insert a large file; without a total, a 16 MiB config naming a
+    /// 1 MiB file in every scalar would ask for terabytes.
+    /// </summary>
+    public const long MaxInsertedChars = 16 * 1024 * 1024;
+
+    private readonly Dictionary<string, Expansion> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (bool Ok, string Value, string? Error)> _files = new(StringComparer.Ordinal);
+    private long _inserted;
+
     /// <summary>Expands one value. Returns false with a reason when a reference cannot be resolved.</summary>
     public bool TryExpand(string value, out string result, out bool expanded, out string? error)
     {
@@ -19,6 +30,23 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
             return true;
         }
 
+        // The same text gives the same answer (and the same string, not a copy) every time it is met.
+        if (!_values.TryGetValue(value, out var known))
+        {
+            var ok = TryExpandOnce(value, out var text, out var any, out var reason);
+            known = new Expansion(ok, text, any, reason);
+            _values[value] = known;
+        }
+
+        (result, expanded, error) = (known.Result, known.Expanded, known.Error);
+        return known.Ok;
+    }
+
+    private bool TryExpandOnce(string value, out string result, out bool expanded, out string? error)
+    {
+        expanded = false;
+        error = null;
+        result = value;
         var builder = new StringBuilder(value.Length);
         var i = 0;
         while (i < value.Length)
@@ -51,6 +79,13 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
                 return false;
             }
 
+            _inserted += replacement.Length;
+            if (_inserted > MaxInsertedChars)
+            {
+                error = $"references insert more than {MaxInsertedChars / (1024 * 1024)} MiB of text in this config; refer to fewer or smaller files";
+                return false;
+            }
+
             builder.Append(replacement);
             expanded = true;
             i = close + 1;
@@ -74,7 +109,15 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
             }
 
             var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));
-            return TryReadFile(path, full, out value, out error);
+            if (!_files.TryGetValue(path + "\0" + full, out var read))
+            {
+                var ok = TryReadFile(path, full, out var content, out var reason);
+                read = (ok, content, reason);
+                _files[path + "\0" + full] = read;
+            }
+
+            (value, error) = (read.Value, read.Error);
+            return read.Ok;
         }
 
         var name = reference;
@@ -127,43 +170,23 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
             return false;
         }
 
-        // Pipes and devices never end or block on open; give the read a deadline and a size cap.
-        var read = Task.Run(() =>
+        // Devices never end and FIFOs block on open: only regular files are read, and at most the cap.
+        switch (ConfigFileReader.TryRead(full, MaxFileBytes, out var bytes, out var detail))
         {
-            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var buffer = new byte[MaxFileBytes + 1];
-            var total = 0;
-            int n;
-            while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0)
-            {
-                total += n;
-            }
-
-            return total > MaxFileBytes ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, total);
-        });
-        try
-        {
-            if (!read.Wait(TimeSpan.FromSeconds(2)))
-            {
-                error = $"'${{file:{path}}}' could not be read within 2 s (a pipe or device?)";
+            case FileReadFailure.NotRegular:
+                error = $"'${{file:{path}}}' is not a regular file ({detail})";
                 return false;
-            }
-
-            if (read.Result is not { } text)
-            {
+            case FileReadFailure.TooLarge:
                 error = $"'${{file:{path}}}' is larger than {MaxFileBytes / 1024} KiB";
                 return false;
-            }
+            case FileReadFailure.Unreadable:
+                error = $"cannot read '${{file:{path}}}': {detail}";
+                return false;
+        }
 
-            value = text.Trim();
-            error = null;
-            return true;
-        }
-        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
-        {
-            error = $"cannot read '${{file:{path}}}': {e.InnerException.Message}";
-            return false;
-        }
+        value = Encoding.UTF8.GetString(bytes).Trim();
+        error = null;
+        return true;
     }
 
     private static bool IsVariableName(string name)
@@ -183,4 +206,6 @@ internal sealed class Interpolation(Func<string, string?> environment, string ba
 
         return true;
     }
+
+    private sealed record Expansion(bool Ok, string Result, bool Expanded, string? Error);
 }

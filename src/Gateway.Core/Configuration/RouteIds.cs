@@ -63,6 +63,9 @@ internal static class RouteIds
             }
         }
 
+        // Where the search for a free suffix resumes for each derived id (1: none yet). Ids are only ever taken, so
+        // a suffix once found taken stays taken: many routes deriving one id cost a step each, not a walk from -2.
+        var nextSuffix = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < routes.Count; i++)
         {
             if (routes[i].Id is { } id)
@@ -72,12 +75,15 @@ internal static class RouteIds
             }
 
             var derived = Derive(routes[i].Path);
-            var candidate = derived;
-            for (var n = 2; !taken.Add(candidate); n++)
+            var suffix = nextSuffix.GetValueOrDefault(derived, 1);
+            var candidate = suffix == 1 ? derived : $"{derived}-{suffix}";
+            while (!taken.Add(candidate))
             {
-                candidate = $"{derived}-{n}";
+                suffix++;
+                candidate = $"{derived}-{suffix}";
             }
 
+            nextSuffix[derived] = suffix + 1;
             result[i] = candidate;
         }
 

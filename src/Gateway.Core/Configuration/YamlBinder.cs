@@ -91,17 +91,16 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
                 continue;
             }
 
-            var isSecret = property.IsDefined(typeof(SecretAttribute));
-            var value = Bind(valueNode, property.PropertyType, childPath, isSecret);
-            if (value is null && IsNull(valueNode) && !IsNullable(property))
+            var value = Bind(valueNode, property.Info.PropertyType, childPath, property.IsSecret);
+            if (value is null && IsNull(valueNode) && !property.IsNullable)
             {
                 // `key:` with nothing after it keeps the default, as an absent key would.
                 continue;
             }
 
-            if (value is not null || IsNullable(property))
+            if (value is not null || property.IsNullable)
             {
-                property.SetValue(instance, value);
+                property.Info.SetValue(instance, value);
             }
         }
 
@@ -266,10 +265,6 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain } scalar
         && (scalar.Value is null or "" or "~" or "null" or "Null" or "NULL");
 
-    private static bool IsNullable(PropertyInfo property) =>
-        Nullable.GetUnderlyingType(property.PropertyType) is not null
-        || new NullabilityInfoContext().Create(property).WriteState == NullabilityState.Nullable;
-
     private static string Describe(YamlNode node) => node switch
     {
         YamlMappingNode => "a mapping",
@@ -346,10 +341,14 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         return builder.ToString();
     }
 
+    /// <summary>What binding needs of one property, read by reflection once per type rather than once per key.</summary>
+    private sealed record PropertyShape(PropertyInfo Info, bool IsSecret, bool IsNullable);
+
     private sealed class RecordShape
     {
         public RecordShape(Type type)
         {
+            var nullability = new NullabilityInfoContext();
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 if (!property.CanWrite || property.GetIndexParameters().Length > 0 || property.Name == "EqualityContract")
@@ -357,17 +356,22 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
                     continue;
                 }
 
+                var shape = new PropertyShape(
+                    property,
+                    property.IsDefined(typeof(SecretAttribute)),
+                    Nullable.GetUnderlyingType(property.PropertyType) is not null
+                        || nullability.Create(property).WriteState == NullabilityState.Nullable);
                 var name = SnakeCase(property.Name);
-                Properties[name] = property;
+                Properties[name] = shape;
                 Names.Add(name);
                 foreach (var alias in property.GetCustomAttributes<ConfigAliasAttribute>())
                 {
-                    Properties[alias.Name] = property;
+                    Properties[alias.Name] = shape;
                 }
             }
         }
 
-        public Dictionary<string, PropertyInfo> Properties { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, PropertyShape> Properties { get; } = new(StringComparer.Ordinal);
 
         public List<string> Names { get; } = [];
     }

@@ -15,7 +15,6 @@ namespace Gateway.Hosting;
 internal sealed partial class ConfigWatcher : IDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
-    private const long MaxBytes = 16 * 1024 * 1024;
 
     private readonly Lock _gate = new();
     private readonly ConfigReloader _reloader;
@@ -141,25 +140,14 @@ internal sealed partial class ConfigWatcher : IDisposable
         }
     }
 
-    /// <summary>A digest of the file's bytes as they are now (null while it cannot be read, as in the middle of a swap).</summary>
-    private string? Fingerprint()
-    {
-        try
-        {
-            using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (!new FileInfo(_path).Exists)
-            {
-                return null;
-            }
-
-            using var bounded = new BoundedStream(stream, MaxBytes);
-            return Convert.ToHexString(SHA256.HashData(bounded));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    /// <summary>
+    /// A digest of the file's bytes as they are now (null while it cannot be read, as in the middle of a swap). Read
+    /// like the loader reads it: a device or FIFO put in the config's place is never opened, and the read is bounded.
+    /// </summary>
+    private string? Fingerprint() =>
+        ConfigFileReader.TryRead(_path, ConfigLoader.MaxFileBytes, out var bytes, out _) == FileReadFailure.None
+            ? Convert.ToHexString(SHA256.HashData(bytes))
+            : null;
 
     /// <summary>Where the file finally points and when that was written (cheap, for the poll).</summary>
     private (string, DateTime, long)? Stamp()
@@ -187,45 +175,6 @@ internal sealed partial class ConfigWatcher : IDisposable
 
         _debounce.Dispose();
         _poll.Dispose();
-    }
-
-    /// <summary>Reads at most a bound of bytes (a config file is never larger; a device file is refused by the loader).</summary>
-    private sealed class BoundedStream(Stream inner, long max) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var allowed = (int)Math.Min(count, max - _read);
-            if (allowed <= 0)
-            {
-                return 0;
-            }
-
-            var read = inner.Read(buffer, offset, allowed);
-            _read += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static partial class Log

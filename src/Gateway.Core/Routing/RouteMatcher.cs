@@ -36,6 +36,7 @@ internal sealed class RouteMatcher
             {
                 if (segment.Kind == SegmentKind.Literal)
                 {
+                    node.Literals ??= new Dictionary<string, NodeBuilder>(StringComparer.Ordinal);
                     if (!node.Literals.TryGetValue(segment.Value, out var child))
                     {
                         child = new NodeBuilder();
@@ -50,7 +51,7 @@ internal sealed class RouteMatcher
                 }
                 else
                 {
-                    node.Wildcards.Add(route);
+                    (node.Wildcards ??= []).Add(route);
                     terminal = false;
                     break;
                 }
@@ -58,11 +59,11 @@ internal sealed class RouteMatcher
 
             if (terminal)
             {
-                node.Terminals.Add(route);
+                (node.Terminals ??= []).Add(route);
             }
         }
 
-        _root = builder.Build();
+        _root = NodeBuilder.BuildAll(builder);
     }
 
     public RouteMatch Match(string method, string path, Exchange request)
@@ -203,30 +204,83 @@ internal sealed class RouteMatcher
         public bool TryGetValue(ReadOnlySpan<char> segment, out Node node) => lookup.TryGetValue(segment, out node!);
     }
 
+    /// <summary>
+    /// One node of the trie while it is built. Most nodes of a large table have one child and one route, so the
+    /// collections are made only when needed.
+    /// </summary>
     private sealed class NodeBuilder
     {
-        public Dictionary<string, NodeBuilder> Literals { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, NodeBuilder>? Literals { get; set; }
 
         public NodeBuilder? Parameter { get; set; }
 
-        public List<CompiledRoute> Terminals { get; } = [];
+        public List<CompiledRoute>? Terminals { get; set; }
 
-        public List<CompiledRoute> Wildcards { get; } = [];
+        public List<CompiledRoute>? Wildcards { get; set; }
 
-        public Node Build()
+        private Node? _built;
+
+        /// <summary>
+        /// Builds every node, children before parents, without recursion: a route path may have thousands of
+        /// segments, each a level of the trie, and a recursive build would overflow the stack.
+        /// </summary>
+        public static Node BuildAll(NodeBuilder root)
+        {
+            var parentsFirst = new List<NodeBuilder>();
+            var pending = new Stack<NodeBuilder>();
+            pending.Push(root);
+            while (pending.TryPop(out var node))
+            {
+                parentsFirst.Add(node);
+                if (node.Literals is not null)
+                {
+                    foreach (var child in node.Literals.Values)
+                    {
+                        pending.Push(child);
+                    }
+                }
+
+                if (node.Parameter is not null)
+                {
+                    pending.Push(node.Parameter);
+                }
+            }
+
+            for (var i = parentsFirst.Count - 1; i >= 0; i--)
+            {
+                parentsFirst[i]._built = parentsFirst[i].Build();
+            }
+
+            return root._built!;
+        }
+
+        private Node Build()
         {
             FrozenDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>>? literals = null;
-            if (Literals.Count > 0)
+            if (Literals is { Count: > 0 })
             {
-                var frozen = Literals.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.Build(), StringComparer.Ordinal);
+                var frozen = Literals.ToFrozenDictionary(pair => pair.Key, pair => pair.Value._built!, StringComparer.Ordinal);
                 literals = frozen.GetAlternateLookup<ReadOnlySpan<char>>();
             }
 
-            return new Node(
-                literals,
-                Parameter?.Build(),
-                [.. Terminals.OrderBy(r => r.Rank)],
-                [.. Wildcards.OrderBy(r => r.Rank)]);
+            return new Node(literals, Parameter?._built, ByRank(Terminals), ByRank(Wildcards));
+        }
+
+        private static CompiledRoute[] ByRank(List<CompiledRoute>? routes)
+        {
+            if (routes is null)
+            {
+                return [];
+            }
+
+            var sorted = routes.ToArray();
+            if (sorted.Length > 1)
+            {
+                // Ranks are distinct (positions in the precedence order), so an unstable sort gives the one order.
+                Array.Sort(sorted, static (a, b) => a.Rank.CompareTo(b.Rank));
+            }
+
+            return sorted;
         }
     }
 }

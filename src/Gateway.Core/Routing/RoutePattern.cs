@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Gateway.Routing;
 
 internal enum SegmentKind
@@ -61,14 +63,40 @@ internal sealed class RoutePattern
     public int LiteralPrefixSegments { get; }
 
     /// <summary>The normalized text of the pattern, used to compare routes.</summary>
-    public string Canonical => "/" + string.Join('/', Segments.Select(s => s.Kind switch
+    /// <remarks>Built on first use and kept: validation groups every route of a table by it.</remarks>
+    public string Canonical => _canonical ??= "/" + string.Join('/', Segments.Select(s => s.Kind switch
     {
         SegmentKind.Literal => s.Value,
         SegmentKind.Parameter => ":",
         _ => "*",
     }));
 
+    private string? _canonical;
+
+    /// <summary>
+    /// Patterns already parsed, by the path string they came from: validation and compilation parse the same
+    /// strings of the same records, and a large table paid for it twice. Weak keys: a table's entries go with it.
+    /// </summary>
+    private static readonly ConditionalWeakTable<string, RoutePattern> Parsed = [];
+
     public static bool TryParse(string text, out RoutePattern? pattern, out string? error)
+    {
+        error = null;
+        if (text is not null && Parsed.TryGetValue(text, out pattern))
+        {
+            return true;
+        }
+
+        if (!TryParseNew(text!, out pattern, out error))
+        {
+            return false;
+        }
+
+        Parsed.AddOrUpdate(text!, pattern!);
+        return true;
+    }
+
+    private static bool TryParseNew(string text, out RoutePattern? pattern, out string? error)
     {
         pattern = null;
         error = null;
@@ -86,7 +114,7 @@ internal sealed class RoutePattern
 
         var parts = text[1..].Split('/');
         var segments = new List<PatternSegment>(parts.Length);
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? names = null;
         for (var i = 0; i < parts.Length; i++)
         {
             var part = parts[i];
@@ -162,7 +190,7 @@ internal sealed class RoutePattern
                     return false;
                 }
 
-                if (segment.Value.Length > 0 && !names.Add(segment.Value))
+                if (segment.Value.Length > 0 && !(names ??= new HashSet<string>(StringComparer.Ordinal)).Add(segment.Value))
                 {
                     error = $"parameter '{segment.Value}' appears twice";
                     return false;

@@ -56,13 +56,14 @@ internal static class TestCommand
             return CliApp.UserFailure($"{configPath} has errors; run 'gateway validate {configPath}'");
         }
 
-        if (!File.Exists(casesPath))
+        // The same bounded reader as for configs: a device or FIFO named as the cases file is refused, not read.
+        if (!ConfigLoader.TryReadText(casesPath, out var text, out var unreadable))
         {
-            return CliApp.UserFailure($"{casesPath}: file not found");
+            return CliApp.UserFailure($"{casesPath}: {unreadable.Message}");
         }
 
         var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(casesPath))!;
-        var (file, diagnostics) = ConfigLoader.Bind<RouteTestFile>(File.ReadAllText(casesPath), casesPath, baseDirectory);
+        var (file, diagnostics) = ConfigLoader.Bind<RouteTestFile>(text, casesPath, baseDirectory);
         for (var i = 0; file is not null && i < file.Cases.Count; i++)
         {
             if (file.Cases[i].Url.Length == 0)

@@ -236,32 +236,188 @@ internal static class RouteValidator
         || (value.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]))
         || (value.StartsWith("cookie:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]));
 
+    /// <summary>
+    /// Most membership tests the unreachable-route check may spend on a table. Finding an earlier route whose
+    /// method list covers a later one's is a subset query, which has no fast general answer; real tables need a
+    /// few per route, and a crafted one stops here instead of taking minutes.
+    /// </summary>
+    internal const long MaxShadowChecks = 20_000_000;
+
+    /// <summary>
+    /// Warns about a route that an earlier one always wins: same canonical path and priority, neither has host,
+    /// header or query conditions, and the earlier takes every method of the later. The warning names the first
+    /// such earlier route. Routes are grouped by canonical path and priority, so the table is walked once.
+    /// </summary>
     private static void WarnShadowed(GatewayConfig config, RoutePattern?[] patterns, ConfigDiagnostics d)
     {
+        var groups = new Dictionary<(string Canonical, int Priority), ShadowGroup>();
+        var budget = MaxShadowChecks;
+        var stopped = false;
         for (var j = 0; j < config.Routes.Count; j++)
         {
             var later = config.Routes[j];
-            if (patterns[j] is null || HasConditions(later))
+            if (patterns[j] is not { } pattern || HasConditions(later))
             {
                 continue;
             }
 
-            for (var i = 0; i < j; i++)
+            var key = (pattern.Canonical, later.Priority);
+            if (!groups.TryGetValue(key, out var group))
+            {
+                group = new ShadowGroup();
+                groups[key] = group;
+            }
+
+            if (group.Add(j, later.Methods, ref budget, ref stopped) is int i)
             {
                 var earlier = config.Routes[i];
-                if (patterns[i] is null || HasConditions(earlier) || earlier.Priority != later.Priority
-                    || patterns[i]!.Canonical != patterns[j]!.Canonical)
+                d.Warning($"routes[{j}]", $"is never reached: routes[{i}] ('{earlier.Path}') has the same path and takes all of its methods");
+            }
+        }
+
+        if (stopped)
+        {
+            d.Warning("routes", "too many routes share a path with different method lists: some were not checked for being unreachable");
+        }
+    }
+
+    /// <summary>
+    /// The routes of one canonical path and priority seen so far, indexed so that the first one taking all the
+    /// methods of a new route is found without comparing it with every earlier route.
+    /// </summary>
+    private sealed class ShadowGroup
+    {
+        /// <summary>The first route with no method list (it takes every method), or -1.</summary>
+        private int _firstAll = -1;
+
+        /// <summary>
+        /// The group's only route so far: nothing can shadow the first one, and most paths have a single route, so
+        /// the indexes below are built only when a second one arrives.
+        /// </summary>
+        private (int Index, List<string>? Methods)? _first;
+
+        private bool _indexed;
+
+        /// <summary>
+        /// For each method list already seen (keyed exactly, so equal keys are equal lists), the first route whose
+        /// list covers it; null when the search ran out of budget. Later routes only have higher indices, so the
+        /// answer never changes once known.
+        /// </summary>
+        private readonly Dictionary<string, int?> _covering = new(StringComparer.Ordinal);
+
+        /// <summary>For each method, the first route of each distinct list that has it, in file order.</summary>
+        private readonly Dictionary<string, List<(int Index, HashSet<string> Methods)>> _byMethod = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>Adds route <paramref name="index"/>; returns the earlier route that shadows it, if any.</summary>
+        public int? Add(int index, List<string>? methods, ref long budget, ref bool stopped)
+        {
+            if (!_indexed)
+            {
+                if (_first is not { } first)
                 {
-                    continue;
+                    _first = (index, methods);
+                    return null;
                 }
 
-                if (earlier.Methods is null or { Count: 0 }
-                    || (later.Methods is { Count: > 0 } && later.Methods.All(m => earlier.Methods.Contains(m, StringComparer.OrdinalIgnoreCase))))
+                _indexed = true;
+                Index(first.Index, first.Methods, ref budget, ref stopped);
+            }
+
+            return Index(index, methods, ref budget, ref stopped);
+        }
+
+        private int? Index(int index, List<string>? methods, ref long budget, ref bool stopped)
+        {
+            if (methods is null or { Count: 0 })
+            {
+                var shadowing = Earliest(_firstAll, null);
+                if (_firstAll < 0)
                 {
-                    d.Warning($"routes[{j}]", $"is never reached: routes[{i}] ('{earlier.Path}') has the same path and takes all of its methods");
-                    break;
+                    _firstAll = index;
+                }
+
+                return shadowing;
+            }
+
+            var key = ExactKey(methods);
+            if (_covering.TryGetValue(key, out var known))
+            {
+                return Earliest(_firstAll, known);
+            }
+
+            // A route taking every method shadows the rest, so only routes before it need searching.
+            var set = new HashSet<string>(methods, StringComparer.OrdinalIgnoreCase);
+            var found = stopped ? null : FirstCovering(set, _firstAll >= 0 ? _firstAll : index, ref budget, ref stopped);
+            _covering[key] = found is not null || !stopped ? found ?? index : null;
+            foreach (var method in set)
+            {
+                if (!_byMethod.TryGetValue(method, out var list))
+                {
+                    list = [];
+                    _byMethod[method] = list;
+                }
+
+                list.Add((index, set));
+            }
+
+            return Earliest(_firstAll, found);
+        }
+
+        private static int? Earliest(int firstAll, int? covering) =>
+            firstAll < 0 ? covering : covering is int c ? Math.Min(firstAll, c) : firstAll;
+
+        /// <summary>The first route before <paramref name="before"/> whose methods include all of <paramref name="wanted"/>.</summary>
+        private int? FirstCovering(HashSet<string> wanted, int before, ref long budget, ref bool stopped)
+        {
+            // Only routes having every wanted method qualify: walk the shortest of their lists.
+            List<(int Index, HashSet<string> Methods)>? shortest = null;
+            foreach (var method in wanted)
+            {
+                if (!_byMethod.TryGetValue(method, out var list))
+                {
+                    return null;
+                }
+
+                if (shortest is null || list.Count < shortest.Count)
+                {
+                    shortest = list;
                 }
             }
+
+            foreach (var (index, methods) in shortest!)
+            {
+                if (index >= before)
+                {
+                    return null;
+                }
+
+                budget -= wanted.Count;
+                if (budget < 0)
+                {
+                    stopped = true;
+                    return null;
+                }
+
+                if (methods.IsSupersetOf(wanted))
+                {
+                    return index;
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>The method list as written (sorted, duplicates dropped), length-prefixed so no list can pose as another.</summary>
+        private static string ExactKey(List<string> methods)
+        {
+            var sorted = methods.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            var builder = new System.Text.StringBuilder();
+            foreach (var method in sorted)
+            {
+                builder.Append(method.Length).Append(':').Append(method);
+            }
+
+            return builder.ToString();
         }
     }
 
