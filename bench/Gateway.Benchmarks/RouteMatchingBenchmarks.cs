@@ -2,7 +2,6 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using Gateway.Configuration;
 using Gateway.Routing;
-using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Benchmarks;
 

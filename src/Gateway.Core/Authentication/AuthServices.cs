@@ -1,6 +1,5 @@
 using Gateway.Configuration;
 using Gateway.State;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Authentication;
 

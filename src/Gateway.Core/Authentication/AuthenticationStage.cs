@@ -1,5 +1,4 @@
 using Gateway.Configuration;
-using Gateway.Configuration.Validation;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;

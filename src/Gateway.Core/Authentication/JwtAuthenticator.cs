@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Configuration;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 

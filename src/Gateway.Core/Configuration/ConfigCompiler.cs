@@ -12,7 +12,7 @@ namespace Gateway.Configuration;
 /// <summary>
 /// Turns a validated configuration into the immutable snapshot requests run on: the route table (routing is the
 /// core's), then each stage's policy for each route and for the snapshot, in stage order. Live state is looked up in
-/// <paramref name="state"/>'s registries, never made here; the caller commits the registries once the snapshot is live.
+/// the registries of the <see cref="LiveState"/> given, never made here; the caller commits the registries once the snapshot is live.
 /// </summary>
 internal static class ConfigCompiler
 {

@@ -1,4 +1,3 @@
-using System.Net;
 using Gateway.LoadBalancing;
 using Gateway.Resilience;
 using Yarp.ReverseProxy.Forwarder;

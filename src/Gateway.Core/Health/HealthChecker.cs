@@ -1,4 +1,3 @@
-using System.Net;
 using Gateway.Configuration;
 using Gateway.Forwarding;
 using Microsoft.Extensions.Logging;

@@ -19,7 +19,6 @@ internal sealed partial class ConfigWatcher : IDisposable
     private readonly Lock _gate = new();
     private readonly ConfigReloader _reloader;
     private readonly string _path;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _debounce;
     private readonly ITimer _poll;
@@ -34,7 +33,6 @@ internal sealed partial class ConfigWatcher : IDisposable
     {
         _reloader = reloader;
         _path = System.IO.Path.GetFullPath(path);
-        _time = time;
         _logger = logger;
         _seen = Fingerprint();
         _stamp = Stamp();

@@ -19,8 +19,11 @@ internal sealed class LogSink : IAsyncDisposable
     /// <summary>How long the writer lets lines gather after the first one arrives (the most a line waits).</summary>
     public static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(10);
 
-    public LogSink(Stream output, int capacity = 65_536)
+    private readonly TimeProvider _time;
+
+    public LogSink(Stream output, int capacity = 65_536, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         // Lines are gathered and written in large blocks: one system call per batch, not per line.
         _output = new BufferedStream(output, 64 * 1024);
         _queue = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(capacity)
@@ -53,7 +56,7 @@ internal sealed class LogSink : IAsyncDisposable
         {
             if (!reader.Completion.IsCompleted)
             {
-                await Task.WhenAny(Task.Delay(BatchDelay), reader.Completion).ConfigureAwait(false);
+                await Task.WhenAny(Task.Delay(BatchDelay, _time), reader.Completion).ConfigureAwait(false);
             }
 
             try

@@ -18,6 +18,6 @@ internal static class ConfigFiles
             return null;
         }
 
-        return ConfigCompiler.Compile(loaded.Config!, 1, DateTimeOffset.UtcNow);
+        return ConfigCompiler.Compile(loaded.Config!, 1, TimeProvider.System.GetUtcNow());
     }
 }

@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Net;
 using Gateway.Configuration;
 using Gateway.Forwarding;
-using Gateway.Pipeline;
-using Gateway.Routing;
 
 namespace Gateway.Cli;
 

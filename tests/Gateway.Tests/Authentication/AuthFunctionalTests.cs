@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using Gateway.Tests.Forwarding;
 using Microsoft.AspNetCore.Http;

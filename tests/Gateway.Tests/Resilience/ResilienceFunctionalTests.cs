@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using Gateway.Tests.Forwarding;
-using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Tests.Resilience;
 

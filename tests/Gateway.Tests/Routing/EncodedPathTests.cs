@@ -1,4 +1,3 @@
-using Gateway.Configuration;
 using Gateway.Forwarding;
 using Gateway.Routing;
 using Microsoft.Extensions.Primitives;

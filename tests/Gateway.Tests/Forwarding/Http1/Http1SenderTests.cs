@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Tests.Forwarding;
 
 namespace Gateway.Tests.Forwarding.Http1;
 
