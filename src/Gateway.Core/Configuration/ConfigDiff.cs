@@ -90,6 +90,7 @@ internal static class RestartOnlyKeys
         Compare(changed, "server.host", running.Server.Host, next.Server.Host);
         Compare(changed, "server.port", running.Server.Port, next.Server.Port);
         Compare(changed, "server.http2", running.Server.Http2, next.Server.Http2);
+        Compare(changed, "server.http1_codec", running.Server.Http1Codec, next.Server.Http1Codec);
         Compare(changed, "server.limits", running.Server.Limits, next.Server.Limits);
         Compare(changed, "server.connect_timeout_secs", running.Server.ConnectTimeoutSecs, next.Server.ConnectTimeoutSecs);
         Compare(changed, "admin", running.Admin, next.Admin);

@@ -26,6 +26,9 @@ internal sealed record ServerConfig
     /// <summary>Headers that name the client (default X-Real-IP, True-Client-IP, CF-Connecting-IP, X-Client-IP): kept only from trusted proxies.</summary>
     public List<string>? ClientIpHeaders { get; init; }
     public bool? Http2 { get; init; }
+
+    /// <summary>Who serves HTTP/1.1: <c>native</c> (the gateway's own codec on Kestrel's transport) or <c>kestrel</c>.</summary>
+    public string Http1Codec { get; init; } = "native";
     public LimitsConfig Limits { get; init; } = new();
     public double ShutdownTimeoutSecs { get; init; } = 30;
 }

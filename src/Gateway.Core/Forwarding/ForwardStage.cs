@@ -83,6 +83,7 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             Shape = compilation.Upstream!.Build(),
             Sender = http1 ? state.Upstream.Http1Sender! : yarp,
             Fallback = http1 ? yarp : null,
+            Direct = state.Upstream.Direct,
             Version = version,
             VersionPolicy = versionPolicy,
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout, Version = version, VersionPolicy = versionPolicy },

@@ -38,6 +38,7 @@ internal sealed class UpstreamClient : IDisposable
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
         _services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
         Yarp = new YarpSender(_services.GetRequiredService<IHttpForwarder>(), Invoker);
+        Direct = new HttpClientSender(Invoker, time);
     }
 
     public HttpMessageInvoker Invoker { get; }
@@ -48,8 +49,11 @@ internal sealed class UpstreamClient : IDisposable
     /// <summary>The own HTTP/1.1 client, or null when it is switched off.</summary>
     public UpstreamSender? Http1Sender { get; }
 
-    /// <summary>HttpClient through YARP's forwarder.</summary>
+    /// <summary>HttpClient through YARP's forwarder (for exchanges Kestrel's HTTP layer carried).</summary>
     public UpstreamSender Yarp { get; }
+
+    /// <summary>HttpClient without YARP (for exchanges of the gateway's own codec).</summary>
+    public UpstreamSender Direct { get; }
 
     private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, TimeSpan timeout, TimeProvider time, CancellationToken cancel) =>
         new System.Net.Sockets.NetworkStream(await ConnectSocketAsync(endpoint, timeout, time, cancel).ConfigureAwait(false), ownsSocket: true);

@@ -22,8 +22,11 @@ internal sealed class UpstreamRoute
     /// <summary>The sender chosen for the route's backends.</summary>
     public required UpstreamSender Sender { get; init; }
 
-    /// <summary>The sender for requests <see cref="Sender"/> cannot frame (the HttpClient path), or null when it takes everything.</summary>
+    /// <summary>The sender for requests <see cref="Sender"/> cannot frame (YARP), or null when it takes everything.</summary>
     public UpstreamSender? Fallback { get; init; }
+
+    /// <summary>HttpClient without YARP: for exchanges whose codec has no Kestrel request to give YARP.</summary>
+    public required UpstreamSender Direct { get; init; }
 
     /// <summary>HTTP version and policy towards the backends (also what health checks probe with).</summary>
     public required Version Version { get; init; }
@@ -33,5 +36,6 @@ internal sealed class UpstreamRoute
     /// <summary>The settings the YARP sender forwards with.</summary>
     public required ForwarderRequestConfig RequestConfig { get; init; }
 
-    public UpstreamSender SenderFor(Pipeline.Exchange exchange) => Fallback is null || Sender.CanSend(exchange) ? Sender : Fallback;
+    public UpstreamSender SenderFor(Pipeline.Exchange exchange) =>
+        Sender.CanSend(exchange) ? Sender : Fallback?.CanSend(exchange) == true ? Fallback : Direct;
 }

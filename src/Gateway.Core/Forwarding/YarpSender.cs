@@ -1,8 +1,6 @@
-using System.Net.Sockets;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -55,60 +53,15 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         ForwarderError.RequestTimedOut => UpstreamFailure.Timeout,
         ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
             or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled => UpstreamFailure.ClientGone,
-        ForwarderError.RequestBodyClient when FindBadRequest(exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge } => UpstreamFailure.ClientBodyTooLarge,
+        ForwarderError.RequestBodyClient when UpstreamErrors.FindBadRequest(exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge } => UpstreamFailure.ClientBodyTooLarge,
         ForwarderError.RequestBodyClient or ForwarderError.UpgradeRequestClient => UpstreamFailure.ClientBodyFailed,
         ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination or ForwarderError.UpgradeRequestDestination
             => context.Response.HasStarted ? UpstreamFailure.ResponseBodyFailed : UpstreamFailure.Reset,
         ForwarderError.ResponseHeaders => UpstreamFailure.InvalidResponse,
-        _ when ConnectFailed(exception) => UpstreamFailure.ConnectFailed,
-        _ when InvalidResponse(exception) => UpstreamFailure.InvalidResponse,
+        _ when UpstreamErrors.ConnectFailed(exception) => UpstreamFailure.ConnectFailed,
+        _ when UpstreamErrors.InvalidResponse(exception) => UpstreamFailure.InvalidResponse,
         _ => UpstreamFailure.Reset,
     };
-
-    /// <summary>True when the connection could not even be made: nothing of the request reached a backend.</summary>
-    private static bool ConnectFailed(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
-            {
-                return true;
-            }
-
-            if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.NetworkUnreachable or SocketError.HostUnreachable })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool InvalidResponse(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static BadHttpRequestException? FindBadRequest(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is BadHttpRequestException bad)
-            {
-                return bad;
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>Applies the gateway's header rules to YARP's request, and its response rules to the client's response.</summary>
     private sealed class Transformer : HttpTransformer
@@ -129,7 +82,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
             var exchange = httpContext.Features.GetRequiredFeature<Exchange>();
             var attempt = exchange.Attempt!;
             var shape = attempt.Route.Shape;
-            var sink = new MessageSink(proxyRequest);
+            var sink = new HttpRequestMessageSink(proxyRequest);
             UpstreamHeaders.Write(exchange, shape, attempt.Backend.HostHeader, httpContext.Request.Headers.Connection, ref sink);
             if (HttpProtocol.IsHttp2(httpContext.Request.Protocol) && httpContext.Request.Headers.TE.ToString().Contains("trailers", StringComparison.OrdinalIgnoreCase))
             {
@@ -169,34 +122,6 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
 
             attempt.HeadReceived(response.StatusCode);
             return proceed;
-        }
-    }
-
-    /// <summary>Puts headers where HttpClient wants them: content headers on the content, the rest on the request.</summary>
-    private readonly struct MessageSink(HttpRequestMessage request) : IUpstreamHeaderSink
-    {
-        public void Add(string name, StringValues values)
-        {
-            if (values.Count == 1)
-            {
-                var value = values[0] ?? "";
-                if (!request.Headers.TryAddWithoutValidation(name, value))
-                {
-                    request.Content?.Headers.TryAddWithoutValidation(name, value);
-                }
-
-                return;
-            }
-
-            var all = values.ToArray();
-            if (!request.Headers.TryAddWithoutValidation(name, all!))
-            {
-                request.Content?.Headers.TryAddWithoutValidation(name, all!);
-            }
-        }
-
-        public void Dropped(string name)
-        {
         }
     }
 }

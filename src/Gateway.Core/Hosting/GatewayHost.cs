@@ -6,6 +6,7 @@ using Gateway.Logging;
 using Gateway.Pipeline;
 using Gateway.State;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -100,6 +101,10 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         }
 
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
+        // HTTP/1.1 is served by the gateway's own codec unless the config asks for Kestrel's (HTTP/2 is Kestrel's).
+        var native = config.Server.Http2 != true && config.Server.Http1Codec == "native"
+            ? new Http1.NativeCodec(store, runner, time, config.Server.Limits)
+            : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
         // Inline scheduling pays off only with the runtime's inline socket completions, which the CLI turns on.
@@ -118,7 +123,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSecs);
             // Without TLS there is no protocol negotiation: opting into HTTP/2 makes the listener h2c-only.
             var protocols = config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1;
-            Listen(kestrel, config.Server.Host, config.Server.Port, protocols);
+            Listen(kestrel, config.Server.Host, config.Server.Port, protocols, native is null ? null : native.Use);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.Server.ShutdownTimeoutSecs));
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
@@ -270,23 +275,32 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private static bool IsLoopback(string host) =>
         host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
-    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Func<ConnectionDelegate, ConnectionDelegate>? middleware = null)
     {
+        void Configure(ListenOptions listen)
+        {
+            listen.Protocols = protocols;
+            if (middleware is not null)
+            {
+                listen.Use(middleware);
+            }
+        }
+
         if (host == "localhost")
         {
             if (port == 0)
             {
-                kestrel.Listen(IPAddress.Loopback, 0, o => o.Protocols = protocols);
+                kestrel.Listen(IPAddress.Loopback, 0, Configure);
             }
             else
             {
-                kestrel.ListenLocalhost(port, o => o.Protocols = protocols);
+                kestrel.ListenLocalhost(port, Configure);
             }
 
             return;
         }
 
-        kestrel.Listen(IPAddress.Parse(host), port, o => o.Protocols = protocols);
+        kestrel.Listen(IPAddress.Parse(host), port, Configure);
     }
 
     private static int BoundPort(WebApplication app)

@@ -26,6 +26,7 @@ internal static class ServerValidator
             ValidationRules.HeaderName(d, $"server.client_ip_headers[{i}]", server.ClientIpHeaders![i]);
         }
 
+        ValidationRules.OneOf(d, "server.http1_codec", server.Http1Codec, "native", "kestrel");
         var limits = server.Limits;
         ValidationRules.InRange(d, "server.limits.max_header_bytes", limits.MaxHeaderBytes, 1024, 1024 * 1024);
         ValidationRules.InRange(d, "server.limits.max_headers", limits.MaxHeaders, 1, 10_000);

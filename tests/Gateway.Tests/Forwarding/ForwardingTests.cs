@@ -340,8 +340,9 @@ public sealed class ForwardingTests
         var obsFold = await gateway.SendRawAsync("GET /api/users/1 HTTP/1.1\r\nHost: t\r\nX-A: one\r\n two\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 400", obsFold, StringComparison.Ordinal);
 
-        // Only the request that fits, and the chunked one (streamed until it crossed the limit, then cut off).
-        Assert.Equal(2, backend.Requests);
+        // The request that fits, and perhaps the chunked one: an HTTP client may have started it before the body crossed
+        // the limit and was cut off (Kestrel's path), or not yet (the native codec refuses the first chunk over the limit).
+        Assert.InRange(backend.Requests, 1, 2);
     }
 
     [Fact]

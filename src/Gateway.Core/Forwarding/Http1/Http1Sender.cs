@@ -390,7 +390,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     while (remaining > 0)
                     {
                         connection.Cancellation.CancelAfter(_timeout);
-                        var read = await reader.ReadAsync(token).ConfigureAwait(false);
+                        var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         remaining = CopyAtMost(reader, read, remaining, output);
                         if (remaining > 0 && read.IsCompleted)
                         {
@@ -407,7 +407,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     while (!decoder.IsDone)
                     {
                         connection.Cancellation.CancelAfter(_timeout);
-                        var read = await reader.ReadAsync(token).ConfigureAwait(false);
+                        var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         var consumed = decoder.Decode(read.Buffer, output, out var written, out var error);
                         total += written;
                         if (error is not null)
@@ -444,7 +444,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     while (true)
                     {
                         connection.Cancellation.CancelAfter(_timeout);
-                        var read = await reader.ReadAsync(token).ConfigureAwait(false);
+                        var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         foreach (var segment in read.Buffer)
                         {
                             output.Write(segment.Span);
@@ -461,6 +461,22 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                         await FlushAsync(output, token).ConfigureAwait(false);
                     }
             }
+        }
+
+        /// <summary>
+        /// Reads the next piece of the backend's body. When none is there yet, what the client's response holds (its head,
+        /// on a codec that sends the head with the first body bytes) goes out first, so a slow body never delays the head.
+        /// </summary>
+        private static ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, PipeWriter output, CancellationToken token)
+        {
+            var pending = reader.ReadAsync(token);
+            return pending.IsCompleted ? pending : FlushThenReadAsync(pending, output, token);
+        }
+
+        private static async ValueTask<ReadResult> FlushThenReadAsync(ValueTask<ReadResult> pending, PipeWriter output, CancellationToken token)
+        {
+            await FlushAsync(output, token).ConfigureAwait(false);
+            return await pending.ConfigureAwait(false);
         }
 
         /// <summary>Copies at most <paramref name="remaining"/> bytes of what was read, consumes them, and returns how many are still due.</summary>
