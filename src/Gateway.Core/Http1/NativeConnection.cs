@@ -402,6 +402,8 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         var flushed = await _output.FlushAsync(_context.ConnectionClosed).ConfigureAwait(false);
         if (flushed.IsCompleted || _bodyWriter.Framing == ResponseFraming.UntilClose || _closeAfter || _draining)
         {
+            // A client still sending a body the gateway did not read gets a moment to finish before the close.
+            _linger = !flushed.IsCompleted && !_body.IsDone;
             return false;
         }
 
@@ -416,15 +418,15 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     }
 
     /// <summary>
-    /// Closing while the client may still be sending a body: the send side is shut first (the response is out), then
-    /// what arrives is read and dropped for a moment, so that the client reads the answer instead of losing it to a
+    /// Closing while the client may still be sending a body: what arrives is read and dropped for a moment after the
+    /// response (which said <c>Connection: close</c>), so that the client reads the answer instead of losing it to a
     /// reset caused by unread bytes.
     /// </summary>
     private async Task LingerAsync()
     {
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            // The response has been flushed whole; the connection only listens now, and goes when the client is done.
             ArmTimeout(LingerTimeout);
             while (true)
             {
@@ -513,6 +515,12 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         else
         {
             framing = ResponseFraming.UntilClose;
+            _closeAfter = true;
+        }
+
+        if (!_body.IsDone && (_body.Failed || _head.Framing == RequestFraming.Chunked || _head.ContentLength - _body.BytesRead > MaxDrainBytes))
+        {
+            // The rest of the body will not be read (it broke, or there is too much of it): this is the last response.
             _closeAfter = true;
         }
 

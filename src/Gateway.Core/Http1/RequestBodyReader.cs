@@ -39,6 +39,9 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
     /// <summary>The whole body has been read (the connection is at the next request).</summary>
     public bool IsDone => _framing == RequestFraming.None || _state == State.Done;
 
+    /// <summary>Reading the body failed (malformed, too large, ended early): the connection cannot go on.</summary>
+    public bool Failed { get; private set; }
+
     /// <summary>Body bytes handed out so far.</summary>
     public long BytesRead => _read;
 
@@ -52,12 +55,26 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
         _trailerBytes = 0;
         _completed = false;
         _handedOut = default;
+        Failed = false;
     }
 
     /// <summary>A body without a length is cut off past this many bytes (413).</summary>
     public void Limit(long max) => _limit = max;
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ReadBodyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+        {
+            Failed = true;
+            throw;
+        }
+    }
+
+    private async ValueTask<ReadResult> ReadBodyAsync(CancellationToken cancellationToken)
     {
         if (_completed || _state == State.Done)
         {

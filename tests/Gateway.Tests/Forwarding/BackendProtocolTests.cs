@@ -65,7 +65,11 @@ public sealed class BackendProtocolTests
                 backend_protocol: h2c
                 health_check: {enabled: true, interval_secs: 0.2, timeout_secs: 1, unhealthy_threshold: 1, path: /health}
             """);
-        await Task.Delay(1000);
+        for (var i = 0; i < 200 && probes.IsEmpty; i++)
+        {
+            await Task.Delay(50);
+        }
+
         Assert.NotEmpty(probes);
         Assert.All(probes, protocol => Assert.Equal("HTTP/2", protocol));
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/grpc/x")).StatusCode);
