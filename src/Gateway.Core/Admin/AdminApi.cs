@@ -41,6 +41,14 @@ internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, str
             return Problem(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "Metrics are not served by this version yet.");
         }
 
+        if (_tokenHash is null && !FromThisMachine(context))
+        {
+            // Without a token the listener is on loopback; a browser page that rebinds a name of its own to 127.0.0.1,
+            // or posts across origins, must still not reach it.
+            return Problem(context, StatusCodes.Status403Forbidden, "urn:gateway:problem:admin-forbidden", "Forbidden",
+                "Without admin.token the admin API answers only requests addressed to this machine, not from web pages.");
+        }
+
         if (!Authorized(context))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gateway-admin\"";
@@ -96,8 +104,23 @@ internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, str
             return false;
         }
 
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(value[7..].Trim()));
+        // Only spaces and tabs are trimmed: a value that is nothing but other whitespace is not an empty token.
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(value[7..].Trim(' ', '\t')));
         return CryptographicOperations.FixedTimeEquals(presented, _tokenHash);
+    }
+
+    /// <summary>Addressed to a loopback name or address, and not sent by a web page of another origin.</summary>
+    private static bool FromThisMachine(HttpContext context)
+    {
+        var host = Routing.HostNames.Normalize(context.Request.Headers.Host.ToString());
+        var loopback = host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+        if (!loopback || context.Request.Headers.Origin.Count > 0)
+        {
+            return false;
+        }
+
+        var site = context.Request.Headers["Sec-Fetch-Site"];
+        return site.Count == 0 || site.ToString() is "none" or "same-origin";
     }
 
     private static Task Json(HttpContext context, int status, string body)

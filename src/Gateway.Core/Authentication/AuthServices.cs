@@ -30,11 +30,15 @@ internal sealed class AuthServices
 
         if (config?.ApiKey is { } apiKey)
         {
-            var store = apiKey.Redis is { } redis
-                ? state.ApiKeyStores.GetOrAdd(
-                    new ApiKeyStoreKey(redis.Url, redis.Prefix ?? RedisApiKeyStore.DefaultPrefix, apiKey.CacheSecs, redis.TimeoutMs ?? RedisApiKeyStore.DefaultTimeoutMs),
-                    key => new RedisApiKeyStore(state.Redis(key.Url, key.TimeoutMs), key.Prefix, TimeSpan.FromSeconds(key.CacheSecs), state.Time, logger))
-                : null;
+            RedisApiKeyStore? store = null;
+            if (apiKey.Redis is { } redis)
+            {
+                var key = new ApiKeyStoreKey(redis.Url, redis.Prefix ?? RedisApiKeyStore.DefaultPrefix, apiKey.CacheSecs, redis.TimeoutMs ?? RedisApiKeyStore.DefaultTimeoutMs);
+                // The connection is named by every snapshot that uses it, not only the one that made the store.
+                var connection = state.Redis(key.Url, key.TimeoutMs);
+                store = state.ApiKeyStores.GetOrAdd(key, k => new RedisApiKeyStore(connection, k.Prefix, TimeSpan.FromSeconds(k.CacheSecs), state.Time, logger));
+            }
+
             ApiKey = new ApiKeyAuthenticator(apiKey, store);
         }
     }

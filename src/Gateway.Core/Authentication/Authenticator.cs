@@ -96,7 +96,7 @@ internal static class Authenticator
             {
                 identity = verified;
             }
-            else if (!string.Equals(identity.Subject, verified.Subject, StringComparison.Ordinal))
+            else if (identity.Subject is null || !string.Equals(identity.Subject, verified.Subject, StringComparison.Ordinal))
             {
                 AuthMetrics.Failure(credential.Method, "conflicting");
                 refused ??= AuthResult.Invalid("conflicting", "The request carries credentials of different callers; send one caller's.");
@@ -127,7 +127,7 @@ internal static class Authenticator
             return;
         }
 
-        if (credential.Value is not { } value)
+        if (credential.Value is not { } value || (value.Length == 0 && method != JwtAuthenticator.MethodName))
         {
             return;
         }
@@ -165,8 +165,10 @@ internal static class Authenticator
     };
 
     /// <summary>
-    /// The bearer token of <c>Authorization</c>. Another scheme there is not a bearer credential and is left to the
-    /// backend (it is forwarded or dropped like any Authorization header).
+    /// The bearer token of <c>Authorization</c>: the scheme is what comes before the first space or tab, in any case. A
+    /// <c>Bearer</c> header with nothing usable after it is a credential that fails (401), never one that passes
+    /// unchecked. Another scheme is not a bearer credential and is left to the backend (forwarded or dropped like any
+    /// Authorization header).
     /// </summary>
     private static Credential ReadBearer(StringValues authorization)
     {
@@ -175,16 +177,19 @@ internal static class Authenticator
             return Credential.Twice;
         }
 
-        if (authorization.Count == 1 && authorization[0] is { Length: > 7 } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (authorization.Count == 0 || authorization[0] is not { } header)
         {
-            var token = header[7..].Trim();
-            if (token.Length > 0)
-            {
-                return new Credential(token, false);
-            }
+            return Credential.None;
         }
 
-        return Credential.None;
+        var end = header.AsSpan().IndexOfAny(' ', '\t');
+        var scheme = end < 0 ? header : header[..end];
+        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return Credential.None;
+        }
+
+        return new Credential(end < 0 ? "" : header[(end + 1)..].Trim(' ', '\t'), false);
     }
 
     private static Credential Single(StringValues values) => values.Count switch

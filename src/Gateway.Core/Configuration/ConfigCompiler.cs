@@ -16,8 +16,16 @@ namespace Gateway.Configuration;
 /// </summary>
 internal static class ConfigCompiler
 {
-    /// <summary>Headers that carry a client's address, dropped unless a trusted proxy sent them.</summary>
-    public static readonly string[] DefaultClientIpHeaders = ["X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP"];
+    /// <summary>
+    /// Headers that say who the client is or how it reached the gateway (its address, the port, prefix, scheme or URL it
+    /// used): frameworks trust them, so they pass only from a trusted proxy.
+    /// </summary>
+    public static readonly string[] DefaultProxyOnlyHeaders =
+    [
+        "X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Cluster-Client-IP",
+        "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server",
+        "X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "X-Original-Forwarded-For", "Front-End-Https", "X-Url-Scheme",
+    ];
 
     /// <summary>Compiles for the offline verbs and tools: against a live state of its own that never connects, probes or counts.</summary>
     public static RuntimeConfig Compile(GatewayConfig config, long version, DateTimeOffset loadedAt) => Compile(config, version, loadedAt, LiveState.ForOffline());
@@ -75,7 +83,7 @@ internal static class ConfigCompiler
             Routes = routes,
             Matcher = matcher,
             TrustedProxies = [.. trusted],
-            ClientIpHeaders = (config.Server.ClientIpHeaders ?? [.. DefaultClientIpHeaders]).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+            ProxyOnlyHeaders = (config.Server.ProxyOnlyHeaders ?? [.. DefaultProxyOnlyHeaders]).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             MaxRequestBodySize = config.MaxRequestSize,
             StagePolicies = policies,
             NotEnforced = NotEnforced(config, ids),

@@ -23,8 +23,8 @@ internal sealed record ServerConfig
     public double ConnectTimeoutSecs { get; init; } = 5;
     public List<string> TrustedProxies { get; init; } = [];
 
-    /// <summary>Headers that name the client (default X-Real-IP, True-Client-IP, CF-Connecting-IP, X-Client-IP): kept only from trusted proxies.</summary>
-    public List<string>? ClientIpHeaders { get; init; }
+    /// <summary>Headers about the client's address and URL (X-Real-IP, X-Forwarded-Prefix and kin; see the README): kept only from trusted proxies.</summary>
+    public List<string>? ProxyOnlyHeaders { get; init; }
     public bool? Http2 { get; init; }
 
     /// <summary>Who serves HTTP/1.1: <c>native</c> (the gateway's own codec on Kestrel's transport) or <c>kestrel</c>.</summary>

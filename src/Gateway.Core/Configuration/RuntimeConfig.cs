@@ -23,8 +23,8 @@ internal sealed class RuntimeConfig
 
     public required IPNetwork[] TrustedProxies { get; init; }
 
-    /// <summary>Headers that name the client (X-Real-IP and kin): believed, and forwarded, only from trusted proxies.</summary>
-    public required FrozenSet<string> ClientIpHeaders { get; init; }
+    /// <summary>Headers about the client's address and the URL it used (X-Real-IP, X-Forwarded-Prefix and kin): forwarded only from trusted proxies.</summary>
+    public required FrozenSet<string> ProxyOnlyHeaders { get; init; }
 
     /// <summary>Largest request body in bytes, or null for no limit.</summary>
     public long? MaxRequestBodySize { get; init; }

@@ -5,11 +5,11 @@ using Gateway.Resilience;
 namespace Gateway.Forwarding;
 
 /// <summary>
-/// What identifies a backend's live state: its address and the settings that shape that state. Routes naming the
-/// same URL with the same health and breaker settings share one backend (one breaker, one in-flight count); a
-/// reload that changes neither keeps it as it is.
+/// What identifies a backend's live state: the route, the backend's address and the settings that shape that state.
+/// Each route has its own (so failures one route causes never shut another route's traffic to the same server), and a
+/// reload that changes none of these keeps it as it is. Connections are pooled by host and port across routes.
 /// </summary>
-internal readonly record struct BackendKey(string Name, HealthCheckConfig? Health, CircuitBreakerConfig? Breaker);
+internal readonly record struct BackendKey(string Route, string Name, HealthCheckConfig? Health, CircuitBreakerConfig? Breaker);
 
 /// <summary>
 /// One upstream server and its live state for the life of the process: health, circuit breaker, requests in

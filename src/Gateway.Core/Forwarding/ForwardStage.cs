@@ -55,7 +55,7 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             var name = Backend.NameOf(url);
             // The pool is named for every backend that uses it, kept or new, so a reload never retires one in use.
             var endpoint = pool is not null && url.Scheme == Uri.UriSchemeHttp ? pool.For(url) : null;
-            backends[i] = state.Backends.GetOrAdd(new BackendKey(name, health, breakerConfig), key => new Backend(
+            backends[i] = state.Backends.GetOrAdd(new BackendKey(compilation.Route!.Id, name, health, breakerConfig), key => new Backend(
                 targets[i].Url,
                 new BackendHealth(key.Health, state.Time),
                 key.Breaker is { } breaker ? new CircuitBreaker(breaker, state.Time, to => ResilienceMetrics.Transition(key.Name, to)) : null,
@@ -78,7 +78,9 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
         {
             RouteId = compilation.Route!.Id,
             Backends = group,
-            Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry ? new RetryPolicy(retry, state.Time) : null,
+            Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry
+                ? new RetryPolicy(retry, state.RetryBudgets.GetOrAdd((compilation.Route!.Id, retry.BudgetRatio), key => new RetryBudget(key.Ratio, state.Time)))
+                : null,
             Timeout = timeout,
             Shape = compilation.Upstream!.Build(),
             Sender = http1 ? state.Upstream.Http1Sender! : yarp,

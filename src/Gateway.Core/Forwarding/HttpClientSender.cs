@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -22,7 +23,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
         var route = attempt.Route;
         var shape = route.Shape;
         var backend = attempt.Backend;
-        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), backend.Prefix + shape.Path(exchange.Path) + shape.Query(exchange.Query))
+        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), shape.Url(backend.Prefix, exchange.Path, exchange.Query))
         {
             Version = route.Version,
             VersionPolicy = route.VersionPolicy,
@@ -74,7 +75,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or ObjectDisposedException)
             {
                 var gone = client.Aborted.IsCancellationRequested || e is ClientGoneException;
-                if (!gone)
+                if (!client.Aborted.IsCancellationRequested)
                 {
                     // Cut short: the client must not take what it got for the whole response.
                     client.Abort();
@@ -143,7 +144,17 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
 
             output.Advance(read);
             total += read;
-            var flushed = await output.FlushAsync(token).ConfigureAwait(false);
+            FlushResult flushed;
+            try
+            {
+                flushed = await output.FlushAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client stopped reading for the route's timeout (or went away): its doing, not the backend's.
+                throw new ClientGoneException();
+            }
+
             if (flushed.IsCompleted)
             {
                 throw new ClientGoneException();

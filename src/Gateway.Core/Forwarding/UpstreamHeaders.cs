@@ -95,7 +95,7 @@ internal static class UpstreamHeaders
 
             if ((nominated is not null && nominated.Contains(name, StringComparer.OrdinalIgnoreCase))
                 || shape.DroppedHeaders.Contains(name)
-                || (!trusted && config.ClientIpHeaders.Contains(name))
+                || (!trusted && config.ProxyOnlyHeaders.Contains(name))
                 || (lookAlikes && name.Contains('_', StringComparison.Ordinal) && shape.DroppedLookAlikes.Contains(name.Replace('_', '-'))))
             {
                 sink.Dropped(name);

@@ -35,6 +35,14 @@ internal sealed class UpstreamShape
     public string Path(string normalizedPath) => Route.UpstreamPath(normalizedPath);
 
     public string Query(string query) => DropQueryParameter is null ? query : QueryParameters.Without(query, DropQueryParameter);
+
+    /// <summary>
+    /// The upstream URL for HttpClient, with path and query exactly as the own HTTP/1.1 client writes them (no second
+    /// round of escaping or canonicalization), so both ways to a backend send the same target.
+    /// </summary>
+    public Uri Url(string prefix, string normalizedPath, string query) =>
+        new(string.Concat(prefix, UpstreamTarget.Escape(Path(normalizedPath)), UpstreamTarget.Escape(Query(query))),
+            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
 }
 
 /// <summary>Collects what a route's stages want dropped from its upstream request while the route compiles.</summary>

@@ -90,7 +90,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
                 proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
             }
 
-            proxyRequest.RequestUri = new Uri(string.Concat(destinationPrefix, shape.Path(exchange.Path), shape.Query(exchange.Query)), UriKind.Absolute);
+            proxyRequest.RequestUri = shape.Url(destinationPrefix, exchange.Path, exchange.Query);
         }
 
         public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

@@ -63,17 +63,28 @@ internal sealed partial class ConfigWatcher : IDisposable
             {
                 _seen = Fingerprint();
                 _stamp = Stamp();
-                _watcher = new FileSystemWatcher(System.IO.Path.GetDirectoryName(_path)!)
+                try
                 {
-                    IncludeSubdirectories = false,
-                    NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-                };
-                _watcher.Changed += (_, _) => Schedule();
-                _watcher.Created += (_, _) => Schedule();
-                _watcher.Deleted += (_, _) => Schedule();
-                _watcher.Renamed += (_, _) => Schedule();
-                _watcher.Error += (_, e) => Log.WatchError(_logger, e.GetException().Message);
-                _watcher.EnableRaisingEvents = true;
+                    _watcher = new FileSystemWatcher(System.IO.Path.GetDirectoryName(_path)!)
+                    {
+                        IncludeSubdirectories = false,
+                        NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+                    };
+                    _watcher.Changed += (_, _) => Schedule();
+                    _watcher.Created += (_, _) => Schedule();
+                    _watcher.Deleted += (_, _) => Schedule();
+                    _watcher.Renamed += (_, _) => Schedule();
+                    _watcher.Error += (_, e) => Log.WatchError(_logger, e.GetException().Message);
+                    _watcher.EnableRaisingEvents = true;
+                }
+                catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or PlatformNotSupportedException)
+                {
+                    // No inotify watch to be had (the instance limit, say): polling still finds every change.
+                    _watcher?.Dispose();
+                    _watcher = null;
+                    Log.WatchError(_logger, e.Message);
+                }
+
                 _poll.Change(PollInterval, PollInterval);
                 Log.Watching(_logger, _path, (long)_delay.TotalMilliseconds);
             }

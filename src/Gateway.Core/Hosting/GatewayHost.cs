@@ -102,7 +102,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
         // HTTP/1.1 is served by the gateway's own codec unless the config asks for Kestrel's (HTTP/2 is Kestrel's).
-        var native = config.Server.Http2 != true && config.Server.Http1Codec == "native"
+        var native = config.Server.Http2 != true && ProcessSwitches.Http1CodecFor(config.Server.Http1Codec) == "native"
             ? new Http1.NativeCodec(store, runner, time, config.Server.Limits)
             : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
@@ -125,7 +125,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             var protocols = config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1;
             Listen(kestrel, config.Server.Host, config.Server.Port, protocols, native is null ? null : native.Use);
         });
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.Server.ShutdownTimeoutSecs));
+        // The drain's own deadline (server.shutdown_timeout_secs of the config running then, a reload may change it)
+        // decides how long in-flight requests get; the host's timeout only has to stay out of its way.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromDays(1));
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
         var publicApp = builder.Build();
         publicApp.Run(context => runner.RunAsync(KestrelChannel.CreateExchange(context, store.Current, time)));

@@ -21,9 +21,9 @@ internal static class ServerValidator
             ValidationRules.Network(d, $"server.trusted_proxies[{i}]", server.TrustedProxies[i]);
         }
 
-        for (var i = 0; i < (server.ClientIpHeaders?.Count ?? 0); i++)
+        for (var i = 0; i < (server.ProxyOnlyHeaders?.Count ?? 0); i++)
         {
-            ValidationRules.HeaderName(d, $"server.client_ip_headers[{i}]", server.ClientIpHeaders![i]);
+            ValidationRules.HeaderName(d, $"server.proxy_only_headers[{i}]", server.ProxyOnlyHeaders![i]);
         }
 
         ValidationRules.OneOf(d, "server.http1_codec", server.Http1Codec, "native", "kestrel");
@@ -47,9 +47,17 @@ internal static class ServerValidator
             d.Error("admin.port", $"must differ from server.port ({server.Port}): the admin API never shares the public listener");
         }
 
-        if (admin.Token is { } token && token.Length < 16)
+        if (admin.Token is { } token)
         {
-            d.Warning("admin.token", "is shorter than 16 characters; use a long random token");
+            if (token.AsSpan().Trim().IsEmpty || token.AsSpan().ContainsAnyInRange('\0', '\x1F') || token.Contains('\x7F', StringComparison.Ordinal))
+            {
+                // An empty token (an unset ${ADMIN_TOKEN:-}) would open the admin API to anyone on a non-loopback host.
+                d.Error("admin.token", "is empty or has control characters; set a long random token, or remove the key to keep the admin API on loopback");
+            }
+            else if (token.Length < 16)
+            {
+                d.Warning("admin.token", "is shorter than 16 characters; use a long random token");
+            }
         }
 
         var logging = config.Logging;

@@ -36,7 +36,8 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
         }
 
         var headers = exchange.RequestHeaders;
-        if (headers.Count > limits.MaxHeaders || Scan(headers, exchange, out var control) > limits.MaxHeaderBytes)
+        var bytes = Scan(headers, exchange, out var lines, out var control);
+        if (lines > limits.MaxHeaders || bytes > limits.MaxHeaderBytes)
         {
             return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status431RequestHeaderFieldsTooLarge, "urn:gateway:problem:headers-too-large",
                 "Request Header Fields Too Large", $"The request has more than {limits.MaxHeaders} headers or more than {limits.MaxHeaderBytes} bytes of them."));
@@ -57,13 +58,20 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
                 return Refuse(exchange, Problems.BadRequest(exchange, "The request has both Content-Length and Transfer-Encoding."));
             }
 
-            if (transferEncoding.Count != 1 || !string.Equals(transferEncoding[0]?.Trim(' ', '\t'), "chunked", StringComparison.OrdinalIgnoreCase))
+            var codings = string.Join(',', transferEncoding.ToArray()).Split(',', StringSplitOptions.TrimEntries);
+            if (!string.Equals(codings[^1], "chunked", StringComparison.OrdinalIgnoreCase))
+            {
+                // RFC 9112 section 6.3: a request whose last coding is not chunked cannot be framed at all.
+                return Refuse(exchange, Problems.BadRequest(exchange, "The request's Transfer-Encoding does not end in chunked."));
+            }
+
+            if (codings.Length > 1)
             {
                 return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status501NotImplemented, "urn:gateway:problem:transfer-coding", "Not Implemented",
                     "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own."));
             }
         }
-        else if (headers.ContentLength.HasValue && !IsPlainLength(headers["Content-Length"]))
+        else if (headers["Content-Length"].Count > 0 && !IsPlainLength(headers["Content-Length"]))
         {
             return Refuse(exchange, Problems.BadRequest(exchange, "The Content-Length header must be one plain decimal number."));
         }
@@ -89,12 +97,13 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
     }
 
     /// <summary>
-    /// Bytes of all header lines, in one pass that also notes names with '_' and finds the first value with a control
-    /// character.
+    /// Bytes and lines of all headers, in one pass that also notes names with '_' and finds the first value with a
+    /// control character.
     /// </summary>
-    private static long Scan(IHeaderDictionary headers, Exchange exchange, out string? control)
+    private static long Scan(IHeaderDictionary headers, Exchange exchange, out int lines, out string? control)
     {
         control = null;
+        lines = 0;
         long total = 0;
         foreach (var (name, values) in headers)
         {
@@ -111,6 +120,7 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
                 }
 
                 total += name.Length + value.Length + 4;
+                lines++;
                 if (control is null && value.AsSpan().ContainsAny(Controls))
                 {
                     control = name;

@@ -101,7 +101,7 @@ internal sealed class OfflineChannel : IClientChannel
 
         long? length = headers.ContentLength;
         exchange = new Exchange(new OfflineChannel(), config, TimeProvider.System,
-            HttpMethods.GetCanonicalizedValue(method.ToUpperInvariant()), rawTarget, headers)
+            HttpMethods.GetCanonicalizedValue(method), rawTarget, headers)
         {
             Scheme = scheme,
             Peer = peer,

@@ -9,11 +9,12 @@ namespace Gateway.Resilience;
 /// A request is retried only when that cannot repeat work: nothing reached the backend (connect failure), or the
 /// method is idempotent and the request has no body.
 /// </summary>
-internal sealed class RetryPolicy(RetryConfig config, TimeProvider time)
+internal sealed class RetryPolicy(RetryConfig config, RetryBudget budget)
 {
     public int MaxRetries { get; } = config.MaxRetries;
 
-    public RetryBudget Budget { get; } = new(config.BudgetRatio, time);
+    /// <summary>The route's budget: live state, so a reload that leaves the route's retries alone keeps what it counted.</summary>
+    public RetryBudget Budget { get; } = budget;
 
     public TimeSpan Backoff(int retry)
     {

@@ -60,8 +60,10 @@ internal static class PathNormalizer
         }
 
         var queryIndex = rawTarget.IndexOf('?', start);
+        // A fragment is never part of a request target (RFC 9112 section 3.2); senders would drop or encode it
+        // differently, so it is refused wherever it stands.
         var fragment = rawTarget.IndexOf('#', start);
-        if (fragment >= 0 && (queryIndex < 0 || fragment < queryIndex))
+        if (fragment >= 0)
         {
             return new NormalizedTarget("/", "", false, PathError.InvalidCharacter);
         }

@@ -25,6 +25,10 @@ internal sealed partial class ValueCondition(string name, string? exact, Regex? 
         : regex is not null ? $"matches /{regex}/"
         : present == false ? "absent" : "present";
 
+    /// <summary>
+    /// Whether the values satisfy the condition. A value condition needs exactly one value: a header sent twice (or a
+    /// query parameter given twice, in any case) never matches, since a backend may read the other copy.
+    /// </summary>
     public bool Matches(StringValues values)
     {
         if (present is bool mustBePresent && exact is null && regex is null)
@@ -32,21 +36,12 @@ internal sealed partial class ValueCondition(string name, string? exact, Regex? 
             return mustBePresent == (values.Count > 0);
         }
 
-        for (var i = 0; i < values.Count; i++)
+        if (values.Count != 1 || values[0] is not { } value)
         {
-            var value = values[i];
-            if (value is null)
-            {
-                continue;
-            }
-
-            if (exact is not null ? string.Equals(value, exact, StringComparison.Ordinal) : IsMatch(value))
-            {
-                return true;
-            }
+            return false;
         }
 
-        return false;
+        return exact is not null ? string.Equals(value, exact, StringComparison.Ordinal) : IsMatch(value);
     }
 
     private bool IsMatch(string value)

@@ -37,6 +37,7 @@ internal sealed class LiveState : IAsyncDisposable
         ApiKeyStores = new Registry<ApiKeyStoreKey, RedisApiKeyStore>();
         RateLimits = new RateLimitState(time);
         RedisRateLimits = new Registry<RedisLimitKey, RedisRateLimitStore>();
+        RetryBudgets = new Registry<(string Route, double Ratio), Resilience.RetryBudget>();
         HealthChecks = offline ? null : new HealthChecker(time, Loggers.CreateLogger("Gateway.Health"));
     }
 
@@ -68,6 +69,9 @@ internal sealed class LiveState : IAsyncDisposable
 
     public Registry<RedisLimitKey, RedisRateLimitStore> RedisRateLimits { get; }
 
+    /// <summary>Each route's retry budget (requests and retries of the last seconds), by route and ratio.</summary>
+    public Registry<(string Route, double Ratio), Resilience.RetryBudget> RetryBudgets { get; }
+
     /// <summary>Active health checks of every live backend (null offline).</summary>
     public HealthChecker? HealthChecks { get; }
 
@@ -81,6 +85,7 @@ internal sealed class LiveState : IAsyncDisposable
         Backends.Commit();
         Upstream.Http1?.Endpoints.Commit();
         RedisRateLimits.Commit();
+        RetryBudgets.Commit();
         RedisConnections.Commit();
         JwksSources.Commit();
         ApiKeyStores.Commit();
@@ -94,6 +99,7 @@ internal sealed class LiveState : IAsyncDisposable
         Backends.Abandon();
         Upstream.Http1?.Endpoints.Abandon();
         RedisRateLimits.Abandon();
+        RetryBudgets.Abandon();
         RedisConnections.Abandon();
         JwksSources.Abandon();
         ApiKeyStores.Abandon();

@@ -125,4 +125,44 @@ public sealed class CredentialSourcesTests
         Assert.Equal("theme=dark", echo.Header("Cookie"));
         Assert.Equal("user-1", echo.Header("X-User-Id"));
     }
+
+    [Fact]
+    public async Task Other_spellings_of_a_credential_source_are_the_same_source()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend.Url));
+        foreach (var (target, header, value) in new[]
+        {
+            ("/strict?ACCESS_TOKEN=" + Forged, "Authorization", "Bearer " + Valid),
+            ("/strict?Access_Token=" + Forged + "&access_token=" + Valid, "X-Note", "1"),
+            ("/strict", "Cookie", "Session=" + Forged + "; session=" + Valid),
+            ("/strict", "Cookie", "a=1, session=" + Forged),
+            ("/optional", "Authorization", "Bearer\t" + Forged),
+            ("/strict", "Authorization", "bearer " + Forged),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, target);
+            request.Headers.TryAddWithoutValidation(header, value);
+            if (header != "Authorization")
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Valid);
+            }
+            else if (target.StartsWith("/optional", StringComparison.Ordinal))
+            {
+                request.Headers.TryAddWithoutValidation("X-API-Key", UserKey);
+            }
+
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{target} {header}: {value[..Math.Min(value.Length, 20)]} -> {response.StatusCode}");
+        }
+
+        Assert.Equal(0, backend.Requests);
+
+        // A kept credential leaves in every spelling too.
+        using var kept = new HttpRequestMessage(HttpMethod.Get, "/kept?ACCESS_TOKEN=" + Valid + "&x=1");
+        kept.Headers.TryAddWithoutValidation("Cookie", "SESSION=" + Valid + "; theme=dark");
+        var echo = await EchoedRequest.ReadAsync(await gateway.Client.SendAsync(kept));
+        Assert.Equal("/kept?x=1", echo.Target);
+        Assert.Equal("theme=dark", echo.Header("Cookie"));
+    }
 }

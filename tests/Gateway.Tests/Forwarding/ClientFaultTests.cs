@@ -114,6 +114,13 @@ public sealed class ClientFaultTests
             Assert.True(raw.StartsWith("HTTP/1.1 501", StringComparison.Ordinal), $"{coding} -> {raw.Split('\r')[0]}");
         }
 
+        foreach (var coding in new[] { "gzip", "chunked, gzip" })
+        {
+            // A last coding other than chunked leaves the body without an end: 400 (RFC 9112 section 6.3).
+            var raw = await gateway.SendRawAsync($"POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: {coding}\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            Assert.True(raw.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), $"{coding} -> {raw.Split('\r')[0]}");
+        }
+
         // Kestrel's HTTP/1.1 layer reads "+5" as 5 before the gateway sees the header (it then frames and forwards exactly
         // 5 bytes with a plain Content-Length, so nothing is ambiguous downstream); the gateway's own codec refuses it.
         foreach (var length in new[] { "0x5", "5 5", "-5", "5,6" })
@@ -142,7 +149,12 @@ public sealed class ClientFaultTests
             """;
         await using var untrusted = await TestGateway.StartAsync(routes, http1FastPath: http1);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/keyed");
-        foreach (var name in new[] { "X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP" })
+        var proxyOnly = new[]
+        {
+            "X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Forwarded-Port", "X-Forwarded-Prefix",
+            "X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Original-URL", "X-Rewrite-URL", "Front-End-Https",
+        };
+        foreach (var name in proxyOnly)
         {
             request.Headers.TryAddWithoutValidation(name, "203.0.113.9");
         }
@@ -153,7 +165,7 @@ public sealed class ClientFaultTests
         request.Headers.TryAddWithoutValidation("X_User_Id", "admin");
         request.Headers.TryAddWithoutValidation("X_Custom", "kept");
         var echo = await EchoedRequest.ReadAsync(await untrusted.Client.SendAsync(request));
-        foreach (var name in new[] { "X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X_API_Key", "X_Forwarded_For", "X_User_Id" })
+        foreach (var name in proxyOnly.Concat(["X_API_Key", "X_Forwarded_For", "X_User_Id"]))
         {
             Assert.Null(echo.Header(name));
         }
@@ -214,5 +226,23 @@ public sealed class ClientFaultTests
             Assert.Equal("fallback", entry.RootElement.GetProperty("route").GetString());
         });
         Assert.Equal(0, backend.Requests);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Header_limits_count_lines_and_fragments_are_refused(bool http1)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(
+            "server:\n  host: 127.0.0.1\n  port: 0\n  limits: {max_headers: 20}\nroutes:\n  - {path: \"/*rest\", backend: \"" + backend.Url + "\"}\n", http1FastPath: http1);
+        var lines = string.Concat(Enumerable.Repeat("X-A: v\r\n", 25));
+        var many = await gateway.SendRawAsync($"GET /x HTTP/1.1\r\nHost: t\r\n{lines}Connection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 431", many, StringComparison.Ordinal);
+        var fragment = await gateway.SendRawAsync("GET /x?b#c?d HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", fragment, StringComparison.Ordinal);
+        Assert.Equal(0, backend.Requests);
+        var odd = await gateway.SendRawAsync("GET /x?x=%2&y=%zz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        Assert.Equal("/x?x=%2&y=%zz", EchoedRequest.Parse(odd).Target);
     }
 }

@@ -247,4 +247,20 @@ public sealed class RouteMatcherTests
             _ => s,
         }));
     }
+
+    [Fact]
+    public void A_value_condition_never_matches_a_repeated_header_or_parameter()
+    {
+        var config = Compile("""
+            routes:
+              - {id: public, path: /t, backend: "http://127.0.0.1:1", headers: {X-Tenant: public}}
+              - {id: public-q, path: /q, backend: "http://127.0.0.1:1", query: {tenant: public}}
+              - {id: any, path: "/*rest", backend: "http://127.0.0.1:1"}
+            """);
+        Assert.Equal("public", Match(config, "GET", "/t", Request("localhost", ("X-Tenant", "public"))));
+        Assert.Equal("any", Match(config, "GET", "/t", Request("localhost", ("X-Tenant", "public"), ("X-Tenant", "acme"))));
+        Assert.Equal("public-q", Match(config, "GET", "/q", new RequestSpec("localhost", [], "?tenant=public")));
+        Assert.Equal("any", Match(config, "GET", "/q", new RequestSpec("localhost", [], "?tenant=public&tenant=acme")));
+        Assert.Equal("any", Match(config, "GET", "/q", new RequestSpec("localhost", [], "?TENANT=public&tenant=acme")));
+    }
 }

@@ -156,16 +156,28 @@ public sealed class ReloadKeepsLiveStateTests : IDisposable
     }
 
     [Fact]
-    public async Task Backends_shared_by_routes_keep_one_state_and_are_retired_only_when_no_route_names_them()
+    public async Task Routes_naming_one_backend_keep_their_own_breaker_and_share_its_connections()
     {
-        await using var backend = await TestBackend.StartEchoAsync();
-        var two = Config($"  - {{id: one, path: /one, backend: \"{backend.Url}\"}}\n  - {{id: two, path: /two, backend: \"{backend.Url}\"}}");
-        await using var gateway = await StartAsync(two);
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            context.Response.StatusCode = context.Request.Path.StartsWithSegments("/public") ? 500 : 200;
+            return Task.CompletedTask;
+        });
+        var breaker = "circuit_breaker: {failure_threshold: 2, success_threshold: 1, timeout_secs: 60, half_open_requests: 1}";
+        var routes = $"  - {{id: public, path: /public, backend: \"{backend.Url}\"}}\n  - {{id: private, path: /private, backend: \"{backend.Url}\"}}";
+        await using var gateway = await StartAsync(Config(routes, breaker));
+        Assert.Equal(2, gateway.Host.State.Backends.Count);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await gateway.Client.GetAsync("/public")).StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await gateway.Client.GetAsync("/public")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Client.GetAsync("/public")).StatusCode);
+
+        // Anyone can make the public route fail; that never shuts the private one.
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/private")).StatusCode);
+        Assert.Equal(1, backend.Connections);
+
+        await ReloadAsync(gateway, Config($"  - {{id: private, path: /private, backend: \"{backend.Url}\"}}", breaker));
         Assert.Equal(1, gateway.Host.State.Backends.Count);
-        await ReloadAsync(gateway, Config($"  - {{id: two, path: /two, backend: \"{backend.Url}\"}}"));
-        Assert.Equal(1, gateway.Host.State.Backends.Count);
-        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/two")).StatusCode);
-        await ReloadAsync(gateway, Config("  - {id: none, path: /none, mock: {status: 204}}"));
-        Assert.Equal(0, gateway.Host.State.Backends.Count);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/private")).StatusCode);
+        Assert.Equal(1, backend.Connections);
     }
 }

@@ -16,9 +16,6 @@ namespace Gateway.Forwarding.Http1;
 /// </summary>
 internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
 {
-    private static readonly SearchValues<char> PlainTargetChars =
-        SearchValues.Create("!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~");
-
     /// <summary>True when the request can be framed exactly on HTTP/1.1 without help (see the class summary).</summary>
     public override bool CanSend(Exchange exchange)
     {
@@ -67,8 +64,8 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
     /// <summary>The client's request body failed, or did not arrive within the route's timeout (not the backend).</summary>
     private sealed class ClientBodyException(Exception inner) : Exception("reading the request body failed", inner);
 
-    /// <summary>The client went away while the response was being written.</summary>
-    private sealed class ClientGoneException() : Exception("the client went away");
+    /// <summary>The client went away while the response was being written, or stopped reading it.</summary>
+    private sealed class ClientGoneException() : Exception("the client went away or stopped reading");
 
     private static HttpRequestException Invalid(string reason) =>
         new(HttpRequestError.InvalidResponse, "The backend sent an invalid response: " + reason + ".");
@@ -188,7 +185,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
             else
             {
                 failure = clientGone ? UpstreamFailure.ClientGone : UpstreamFailure.ResponseBodyFailed;
-                if (!clientGone)
+                if (!_client.Aborted.IsCancellationRequested)
                 {
                     // The response is cut short: the client must not take it for a complete one.
                     _client.Abort();
@@ -499,9 +496,22 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
             return remaining - copied;
         }
 
+        /// <summary>
+        /// Flushes what the client's response holds. A client that does not read for the route's timeout stalls the
+        /// flush: that is the client's doing, never counted against the backend.
+        /// </summary>
         private static async ValueTask FlushAsync(PipeWriter output, CancellationToken token)
         {
-            var flushed = await output.FlushAsync(token).ConfigureAwait(false);
+            FlushResult flushed;
+            try
+            {
+                flushed = await output.FlushAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new ClientGoneException();
+            }
+
             if (flushed.IsCompleted)
             {
                 throw new ClientGoneException();
@@ -598,30 +608,5 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
     }
 
     /// <summary>Writes part of a request target, percent-encoding (as UTF-8) anything a request line cannot carry.</summary>
-    private static void WriteTarget(PipeWriter writer, string text)
-    {
-        if (!text.AsSpan().ContainsAnyExcept(PlainTargetChars))
-        {
-            WriteAscii(writer, text);
-            return;
-        }
-
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (rune.IsAscii && PlainTargetChars.Contains((char)rune.Value))
-            {
-                writer.Write([(byte)rune.Value]);
-                continue;
-            }
-
-            var length = rune.EncodeToUtf8(utf8);
-            foreach (var b in utf8[..length])
-            {
-                writer.Write([(byte)'%', Hex(b >> 4), Hex(b & 0xF)]);
-            }
-        }
-    }
-
-    private static byte Hex(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'A' + nibble - 10);
+    private static void WriteTarget(PipeWriter writer, string text) => WriteAscii(writer, UpstreamTarget.Escape(text));
 }
