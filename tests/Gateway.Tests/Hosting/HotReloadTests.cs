@@ -252,4 +252,29 @@ public sealed class HotReloadTests : IAsyncLifetime
         process.Signal("TERM");
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task Without_a_token_the_admin_api_answers_only_requests_addressed_to_this_machine()
+    {
+        File.WriteAllText(ConfigPath, Version(0));
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath);
+        using var rebound = new HttpRequestMessage(HttpMethod.Post, "/admin/reload") { Headers = { Host = "attacker.example" } };
+        Assert.Equal(HttpStatusCode.Forbidden, (await gateway.Admin.SendAsync(rebound)).StatusCode);
+        using var crossSite = new HttpRequestMessage(HttpMethod.Post, "/admin/reload") { Headers = { { "Origin", "https://attacker.example" } } };
+        Assert.Equal(HttpStatusCode.Forbidden, (await gateway.Admin.SendAsync(crossSite)).StatusCode);
+        Assert.Equal(1, gateway.Host.Store.Current.Version);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Admin.PostAsync("/admin/reload", null)).StatusCode);
+        using var probe = new HttpRequestMessage(HttpMethod.Get, "/readyz") { Headers = { Host = "10.1.2.3:9901" } };
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Admin.SendAsync(probe)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"   \"")]
+    [InlineData("\"${UNSET_ADMIN_TOKEN:-}\"")]
+    public void An_empty_admin_token_is_an_error_not_an_open_door(string token)
+    {
+        var result = Gateway.Configuration.ConfigLoader.LoadText($"admin: {{host: 0.0.0.0, token: {token}}}\nroutes: []\n", "a.yaml", ".", _ => null);
+        Assert.Contains(result.Errors, e => e.Path == "admin.token");
+    }
 }
