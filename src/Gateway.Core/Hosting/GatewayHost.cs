@@ -33,6 +33,9 @@ internal sealed record GatewayStartOptions
     /// <summary>Plain-HTTP backends get the gateway's own HTTP/1.1 client (null: <see cref="ProcessSwitches.Http1FastPath"/> decides).</summary>
     public bool? Http1FastPath { get; init; }
 
+    /// <summary>The HTTP/1.1 codec, <c>native</c> or <c>kestrel</c>, whatever the config and the environment say (null: they decide).</summary>
+    public string? Http1Codec { get; init; }
+
     /// <summary>Kestrel runs requests on its I/O threads (see <see cref="ProcessSwitches.EnableInlineIo"/>).</summary>
     public bool InlineIo { get; init; }
 }
@@ -102,7 +105,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
         // HTTP/1.1 is served by the gateway's own codec unless the config asks for Kestrel's (HTTP/2 is Kestrel's).
-        var native = config.Server.Http2 != true && ProcessSwitches.Http1CodecFor(config.Server.Http1Codec) == "native"
+        var native = config.Server.Http2 != true && (options.Http1Codec ?? ProcessSwitches.Http1CodecFor(config.Server.Http1Codec)) == "native"
             ? new Http1.NativeCodec(store, runner, time, config.Server.Limits)
             : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });

@@ -38,7 +38,10 @@ public sealed class TestGateway : IAsyncDisposable
     /// Starts a gateway on a YAML config; <c>server</c> and <c>admin</c> are set to loopback, port 0, when absent.
     /// <paramref name="http1FastPath"/> switches the HTTP/1.1 fast path on or off (null: the process default).
     /// </summary>
-    public static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath = null) => await StartAsync(yaml, http1FastPath, null);
+    public static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath = null) => await StartAsync(yaml, http1FastPath, null, null);
+
+    /// <summary>Starts a gateway on the HTTP/1.1 codec named (<c>native</c> or <c>kestrel</c>), whichever pass of the suite runs.</summary>
+    public static async Task<TestGateway> StartOnCodecAsync(string codec, string yaml) => await StartAsync(yaml, null, null, codec);
 
     /// <summary>
     /// Starts a gateway on a config file (it can be reloaded: SIGHUP-style through <see cref="GatewayHost.Reload"/>, the admin
@@ -58,7 +61,7 @@ public sealed class TestGateway : IAsyncDisposable
         return new TestGateway(host, sink, output);
     }
 
-    private static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath, string? configPath)
+    private static async Task<TestGateway> StartAsync(string yaml, bool? http1FastPath, string? configPath, string? codec)
     {
         var text = yaml.Contains("server:", StringComparison.Ordinal) ? yaml : "server:\n  host: 127.0.0.1\n  port: 0\n" + yaml;
         if (!text.Contains("admin:", StringComparison.Ordinal))
@@ -74,7 +77,7 @@ public sealed class TestGateway : IAsyncDisposable
 
         var output = new CapturingStream();
         var sink = new LogSink(output);
-        var host = await GatewayHost.StartAsync(loaded.Config!, sink, TimeProvider.System, new GatewayStartOptions { Http1FastPath = http1FastPath, ConfigPath = configPath });
+        var host = await GatewayHost.StartAsync(loaded.Config!, sink, TimeProvider.System, new GatewayStartOptions { Http1FastPath = http1FastPath, ConfigPath = configPath, Http1Codec = codec });
         return new TestGateway(host, sink, output);
     }
 
