@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -181,6 +182,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     private readonly record struct Next(NextKind Kind, HeadError Error = default);
 
     /// <summary>Waits for and reads the next request head; the keep-alive timeout applies until its first byte, then the head timeout.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Next> ReadHeadAsync(bool first)
     {
         var limits = _codec.Limits;
@@ -359,6 +361,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     }
 
     /// <summary>Runs one request through the stages and finishes its response; true to read the next one.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ServeAsync()
     {
         var head = _head;
@@ -561,7 +564,12 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
             writer.Raw("Transfer-Encoding: chunked\r\n"u8);
         }
 
-        writer.Raw(_codec.Date.Current);
+        if (!headers.ContainsKey(HeaderNames.Date))
+        {
+            // A backend's own Date stays (RFC 9110 section 6.6.1: only a response without one gets the gateway's).
+            writer.Raw(_codec.Date.Current);
+        }
+
         if (_closeAfter)
         {
             writer.Raw("Connection: close\r\n"u8);

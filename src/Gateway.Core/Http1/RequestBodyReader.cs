@@ -218,6 +218,13 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
                             return buffer.Start;
                         }
 
+                        // Trailers are dropped, but only well-formed ones: a line a server would read differently is refused.
+                        var field = line.Slice(0, line.Length - 1);
+                        if (!RequestHeadParser.IsWellFormedField(field.IsSingleSegment ? field.FirstSpan : field.ToArray()))
+                        {
+                            throw Malformed("a trailer line is not 'name: value'");
+                        }
+
                         break;
                     }
 

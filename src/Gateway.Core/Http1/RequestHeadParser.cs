@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Frozen;
+using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -25,6 +26,9 @@ internal sealed class RequestHead
     public bool Http10 { get; set; }
 
     public HeaderList Headers { get; } = new();
+
+    /// <summary>The values of the connection's previous request, handed out again when they repeat.</summary>
+    public HeaderValueCache Values { get; } = new();
 
     public RequestFraming Framing { get; set; }
 
@@ -63,18 +67,22 @@ internal readonly record struct HeadError(int Status, string Detail);
 /// Reads request heads strictly, at least as strictly as Kestrel does: a request line of exactly three parts with
 /// single spaces and a visible-ASCII target; HTTP/1.0 or 1.1 (another version is 505); header names that are tokens
 /// with the colon right after them (no whitespace before it); no obs-fold, no bare CR or LF, no NUL; values in UTF-8;
-/// exactly one Host on HTTP/1.1 (and the authority of an absolute-form target must be that Host); one Content-Length
-/// of plain digits; Transfer-Encoding only as a final <c>chunked</c> (another coding before it is 501, one after it
-/// 400), and never together with Content-Length.
+/// exactly one Host on HTTP/1.1, a plain host name, IPv4 or bracketed IPv6 address with an optional numeric port (and
+/// the authority of an absolute-form target must be that Host); one Content-Length of plain digits; Transfer-Encoding
+/// only as a final <c>chunked</c> (another coding before it is 501, one after it 400), never together with
+/// Content-Length and never on HTTP/1.0.
 /// </summary>
 internal static class RequestHeadParser
 {
     private static readonly SearchValues<byte> TokenBytes =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
-    /// <summary>What a host may be made of (reg-name, IP literals, a port).</summary>
-    private static readonly SearchValues<char> HostChars =
-        SearchValues.Create("!$&'()*+,-.0123456789:;=ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%");
+    /// <summary>What a host name or IPv4 address in <c>Host</c> may be made of: letters, digits, <c>- . _ ~</c>.</summary>
+    private static readonly SearchValues<char> NameChars =
+        SearchValues.Create("-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~");
+
+    /// <summary>What the inside of an IPv6 literal may be made of.</summary>
+    private static readonly SearchValues<char> Ipv6Chars = SearchValues.Create(".0123456789:ABCDEFabcdef");
 
     // Header names handed out as constants instead of new strings: the ones nearly every request carries.
     private static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownNames = new[]
@@ -139,7 +147,7 @@ internal static class RequestHeadParser
                 return Fail(out error, StatusCodes.Status431RequestHeaderFieldsTooLarge, "The request has too many headers or too many bytes of them.");
             }
 
-            if (!TryParseHeaderLine(line, into.Headers, out error))
+            if (!TryParseHeaderLine(line, headerLines - 1, into, out error))
             {
                 return false;
             }
@@ -194,7 +202,7 @@ internal static class RequestHeadParser
         return true;
     }
 
-    private static bool TryParseHeaderLine(ReadOnlySpan<byte> line, HeaderList headers, out HeadError error)
+    private static bool TryParseHeaderLine(ReadOnlySpan<byte> line, int index, RequestHead into, out HeadError error)
     {
         if (line[0] is (byte)' ' or (byte)'\t')
         {
@@ -207,10 +215,10 @@ internal static class RequestHeadParser
             return Fail(out error, 400, "A header line has no name and colon.");
         }
 
-        var name = line[..colon];
-        if (name.ContainsAnyExcept(TokenBytes))
+        var nameBytes = line[..colon];
+        if (nameBytes.ContainsAnyExcept(TokenBytes))
         {
-            return Fail(out error, 400, name[^1] is (byte)' ' or (byte)'\t'
+            return Fail(out error, 400, nameBytes[^1] is (byte)' ' or (byte)'\t'
                 ? "A header name is followed by whitespace before its colon."
                 : "A header name is not a token.");
         }
@@ -234,10 +242,11 @@ internal static class RequestHeadParser
             return Fail(out error, 400, "A header value contains NUL, CR or LF.");
         }
 
+        var name = Name(nameBytes);
         string text;
         if (Ascii.IsValid(value))
         {
-            text = Encoding.ASCII.GetString(value);
+            text = into.Values.Get(index, name, value);
         }
         else
         {
@@ -251,8 +260,31 @@ internal static class RequestHeadParser
             }
         }
 
-        headers.Append(Name(name), text);
+        into.Headers.Append(name, text);
         error = default;
+        return true;
+    }
+
+    /// <summary>
+    /// A field line (a trailer, without its CRLF) that any server reads the same way: a token name, the colon right
+    /// after it, and a value of visible characters, spaces and tabs only (no CR, LF, NUL or other controls, no obs-fold).
+    /// </summary>
+    public static bool IsWellFormedField(ReadOnlySpan<byte> line)
+    {
+        var colon = line.IndexOf((byte)':');
+        if (colon <= 0 || line[..colon].ContainsAnyExcept(TokenBytes))
+        {
+            return false;
+        }
+
+        foreach (var b in line[(colon + 1)..])
+        {
+            if ((b < 0x20 && b != '\t') || b == 0x7F)
+            {
+                return false;
+            }
+        }
+
         return true;
     }
 
@@ -269,7 +301,7 @@ internal static class RequestHeadParser
         if (hosts == 1)
         {
             var host = headers[HeaderNames.Host][0]!;
-            if (host.AsSpan().ContainsAnyExcept(HostChars))
+            if (!IsValidHost(host))
             {
                 return Fail(out error, 400, "The Host header is not a host name, address or port.");
             }
@@ -284,6 +316,12 @@ internal static class RequestHeadParser
         var contentLength = headers[HeaderNames.ContentLength];
         if (transferEncoding.Count > 0)
         {
+            if (head.Http10)
+            {
+                // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+                return Fail(out error, 400, "An HTTP/1.0 request cannot use Transfer-Encoding.");
+            }
+
             if (contentLength.Count > 0)
             {
                 return Fail(out error, 400, "The request has both Content-Length and Transfer-Encoding.");
@@ -336,6 +374,49 @@ internal static class RequestHeadParser
         head.ExpectContinue = !head.Http10 && expect.Count == 1 && string.Equals(expect[0], "100-continue", StringComparison.OrdinalIgnoreCase);
         error = default;
         return true;
+    }
+
+    /// <summary>
+    /// A <c>Host</c> value the gateway accepts: empty, or a name or IPv4 address (letters, digits, <c>- . _ ~</c>) or an
+    /// IPv6 literal in brackets, then optionally <c>:</c> and a port of 1 to 5 digits. Stricter than RFC 3986's
+    /// reg-name on purpose: sub-delimiters (<c>t,u</c>) and percent-encoding have no use in a host a backend serves, and
+    /// servers read them differently.
+    /// </summary>
+    private static bool IsValidHost(ReadOnlySpan<char> host)
+    {
+        if (host.IsEmpty)
+        {
+            return true;
+        }
+
+        int end;
+        if (host[0] == '[')
+        {
+            end = host.IndexOf(']');
+            if (end < 3 || host[1..end].ContainsAnyExcept(Ipv6Chars))
+            {
+                return false;
+            }
+
+            end++;
+        }
+        else
+        {
+            end = host.IndexOf(':');
+            end = end < 0 ? host.Length : end;
+            if (end == 0 || host[..end].ContainsAnyExcept(NameChars))
+            {
+                return false;
+            }
+        }
+
+        if (end == host.Length)
+        {
+            return true;
+        }
+
+        var port = host[(end + 1)..];
+        return host[end] == ':' && port.Length is >= 1 and <= 5 && !port.ContainsAnyExceptInRange('0', '9') && int.Parse(port, CultureInfo.InvariantCulture) <= 65535;
     }
 
     /// <summary>The authority of an absolute-form target (<c>http://host:port/path</c>), or null for any other form.</summary>
