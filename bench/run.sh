@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side load test on this machine: a backend (NGINX returning fixed bodies), NGINX and HAProxy as
-# proxies to it, the gateway with a bare route and with the full chain (API key, rate limit, access log),
-# the backend directly, and the bare route as it ran before the HTTP/1.1 fast path and inline I/O (arm "yarp").
-# Arms run in alternating rounds; the medians, the CPU time per request and the ratios are printed.
+# proxies to it, NGINX configured like the gateway's full chain (arm "nginxfull": access log, limit_req, an API-key
+# check through map), the gateway with a bare route and with the full chain (API key, rate limit, access log), the
+# bare route on Kestrel's HTTP/1.1 codec (arm "kestrel"), and the backend directly.
+# Arms run in alternating rounds; the medians, the CPU time per request, the ratios and the goals are printed.
 #
 #   bench/run.sh                 full run (about 10 minutes)
 #   bench/run.sh --smoke         a few seconds per arm, one round (CI), no thresholds
@@ -37,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; YARP=19107
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110
 BEFORE_BARE=19108; BEFORE_FULL=19109
 BEFORE=${BEFORE:-}
 KEY=bench_key_0123456789abcdef
@@ -77,6 +78,40 @@ http {
 }
 CONF
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+
+# --- NGINX configured like the gateway's full chain ------------------------------------------------
+# The same work as the gateway's full arm: the API key checked (a map; 401 without it) and kept from the backend, a
+# rate limit per client address and one per key (limits too high to refuse anything), a request id, forwarding and
+# identity headers, and a JSON access line per request, buffered as the gateway's log writer buffers.
+cat > "$WORK/nginx-full.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/nginx-full.pid; error_log /dev/null crit;
+events { worker_connections 4096; }
+http {
+  keepalive_requests 1000000; keepalive_timeout 300s;
+  map \$http_x_api_key \$api_client { default ""; "$KEY" bench; }
+  limit_req_zone \$binary_remote_addr zone=per_ip:10m rate=1000000000r/s;
+  limit_req_zone \$api_client zone=per_key:10m rate=1000000000r/s;
+  log_format gateway escape=json '{"ts":"\$time_iso8601","level":"info","type":"access","request_id":"\$request_id",'
+    '"client_ip":"\$remote_addr","method":"\$request_method","path":"\$uri","status":\$status,"duration_ms":\$request_time,'
+    '"upstream_ms":"\$upstream_response_time","bytes_in":\$request_length,"bytes_out":\$bytes_sent,"user":"\$api_client"}';
+  access_log /dev/null gateway buffer=64k flush=1s;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX_FULL reuseport backlog=4096;
+    location / {
+      if (\$api_client = "") { return 401; }
+      limit_req zone=per_ip burst=1000000 nodelay;
+      limit_req zone=per_key burst=1000000 nodelay;
+      proxy_pass http://backend; proxy_http_version 1.1; client_max_body_size 10m;
+      proxy_set_header Connection ""; proxy_set_header X-API-Key "";
+      proxy_set_header X-Request-Id \$request_id; proxy_set_header X-Api-Key-Name \$api_client;
+      proxy_set_header X-Forwarded-For \$remote_addr; proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header X-Forwarded-Host \$host;
+      add_header X-Request-Id \$request_id;
+    }
+  }
+}
+CONF
+nginx -c "$WORK/nginx-full.conf" -p "$WORK" & PIDS+=($!); NGINX_FULL_PID=$!
 
 # --- HAProxy --------------------------------------------------------------------------------------
 cat > "$WORK/haproxy.cfg" <<CONF
@@ -122,9 +157,8 @@ routes:
     auth: {required: true, methods: [apikey]}
     rate_limit: [{dimension: api_key, requests: 1000000000, window_secs: 1}]
 CONF
-# The bare route once more, the way it ran before the HTTP/1.1 fast path and inline I/O (YARP + HttpClient on
-# the thread pool): the before/after comparison in one run.
-sed "s/port: $BARE/port: $YARP/" "$WORK/bare.yaml" > "$WORK/yarp.yaml"
+# The bare route once more on Kestrel's HTTP/1.1 layer (server.http1_codec: kestrel): what the native codec buys.
+sed "s/port: $BARE/port: $KESTREL/" "$WORK/bare.yaml" > "$WORK/kestrel.yaml"
 cat > "$WORK/h2.yaml" <<CONF
 server: {host: 127.0.0.1, port: $H2, http2: true}
 admin: {enabled: false}
@@ -134,7 +168,7 @@ routes:
 CONF
 "$WORK/gateway/gateway" run "$WORK/bare.yaml" >/dev/null & PIDS+=($!); BARE_PID=$!
 "$WORK/gateway/gateway" run "$WORK/full.yaml" >/dev/null & PIDS+=($!); FULL_PID=$!
-GATEWAY_HTTP1_FAST_PATH=0 GATEWAY_INLINE_IO=0 "$WORK/gateway/gateway" run "$WORK/yarp.yaml" >/dev/null & PIDS+=($!); YARP_PID=$!
+GATEWAY_HTTP1_CODEC=kestrel "$WORK/gateway/gateway" run "$WORK/kestrel.yaml" >/dev/null & PIDS+=($!); KESTREL_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
 if [ -n "$BEFORE" ]; then
@@ -148,7 +182,7 @@ if [ -n "$BEFORE" ]; then
 fi
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
-for port in $BACKEND $NGINX $HAPROXY $BARE $FULL $H2 $YARP; do wait_port "$port"; done
+for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL; do wait_port "$port"; done
 [ -n "$BEFORE" ] && for port in $BEFORE_BARE $BEFORE_FULL; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
@@ -178,11 +212,11 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx haproxy gateway full yarp$([ -n "$BEFORE" ] && echo " before beforefull")"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; yarp) echo $YARP;;
+arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel$([ -n "$BEFORE" ] && echo " before beforefull")"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;;
   before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
-pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; yarp) echo $YARP_PID;;
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;;
   before) echo $BEFORE_BARE_PID;; beforefull) echo $BEFORE_FULL_PID;; esac; }
 
 echo "warming up"
@@ -213,13 +247,16 @@ for payload in $PAYLOADS; do
   done
 done
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
 echo
-printf "%-8s %14s %16s %10s %16s %18s %14s %18s %14s\n" payload "gateway/nginx" "gateway/haproxy" "full/bare" "gateway/direct" "full p99/nginx p99" "full/nginx" "CPU/req gw/nginx" "gateway/before"
-[[ " $arms " == *" gateway "* && " $arms " == *" nginx "* && " $arms " == *" haproxy "* && " $arms " == *" full "* && " $arms " == *" direct "* ]] && for payload in $PAYLOADS; do
-  awk -v g="${RPS["$payload,gateway"]}" -v n="${RPS["$payload,nginx"]}" -v h="${RPS["$payload,haproxy"]}" -v f="${RPS["$payload,full"]}" \
-      -v d="${RPS["$payload,direct"]}" -v fp="${P99["$payload,full"]}" -v np="${P99["$payload,nginx"]}" -v p="$payload" \
-      -v gc="${CPU["$payload,gateway"]}" -v nc="${CPU["$payload,nginx"]}" -v y="${RPS["$payload,yarp"]:-0}" \
-      'BEGIN { printf "%-8s %14.2f %16.2f %10.2f %16.2f %18.2f %14.2f %18.2f %14s\n", p, g/n, g/h, f/g, g/d, (np > 0 ? fp/np : 0), f/n, (nc > 0 ? gc/nc : 0), (y > 0 ? sprintf("%.2f", g/y) : "-") }'
+printf "%-8s %13s %15s %15s %14s %10s %14s %15s %15s %15s\n" payload "gateway/nginx" "gateway/haproxy" "gateway/kestrel" "gateway/direct" "full/bare" "full/nginx" "full/nginxfull" "p99 gw/nginx" "CPU gw/nginx"
+for payload in $PAYLOADS; do
+  printf "%-8s %13s %15s %15s %14s %10s %14s %15s %15s %15s\n" "$payload" \
+    "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,nginx"]:-0}")" "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,haproxy"]:-0}")" \
+    "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,kestrel"]:-0}")" "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,direct"]:-0}")" \
+    "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,gateway"]:-0}")" "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,nginx"]:-0}")" \
+    "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,nginxfull"]:-0}")" "$(ratio "${P99["$payload,gateway"]:-0}" "${P99["$payload,nginx"]:-0}")" \
+    "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,nginx"]:-0}")"
 done
 
 if [[ " $arms " == *" before "* && " $arms " == *" beforefull "* ]]; then
@@ -235,13 +272,41 @@ fi
 
 echo
 echo "HTTP/2 (h2load, cleartext prior knowledge, 32 clients x 10 streams, 100 B):"
+declare -A H2RPS
 for target in "nginx:$NGINX_H2" "gateway:$H2"; do
   name=${target%%:*}; port=${target##*:}
   n=$([ "$SMOKE" = 1 ] && echo 2000 || echo 200000)
   h2load -n $((n / 4)) -c 32 -m 10 "http://127.0.0.1:$port/b100" >/dev/null 2>&1 || true   # warm-up
   rps=$(h2load -n "$n" -c 32 -m 10 "http://127.0.0.1:$port/b100" 2>/dev/null | awk '/finished in/ { print $4 }')
   printf "  %-8s %12s req/s\n" "$name" "${rps:-?}"
+  H2RPS[$name]=${rps:-0}
 done
 
+LOAD_BARE=$(rss $BARE_PID); LOAD_FULL=$(rss $FULL_PID)
 echo
-echo "RSS (MiB): gateway idle $IDLE_BARE (bare) / $IDLE_FULL (full chain); after load: gateway $(rss $BARE_PID), full $(rss $FULL_PID), nginx $(rss $NGINX_PID), haproxy $(rss $HAPROXY_PID)"
+echo "RSS (MiB): gateway idle $IDLE_BARE (bare) / $IDLE_FULL (full chain); after load: gateway $LOAD_BARE, full $LOAD_FULL, nginx $(rss $NGINX_PID), haproxy $(rss $HAPROXY_PID)"
+
+# The performance goals, each as measured in this run ("met" or "missed by").
+goal() { # name value target (value >= target unless the 4th argument is "max")
+  awk -v n="$1" -v v="$2" -v t="$3" -v m="${4:-min}" 'BEGIN {
+    if (v == "-" || v == "") { printf "  %-44s %8s  (goal %s %s)\n", n, "-", (m == "max" ? "<=" : ">="), t; exit }
+    ok = (m == "max") ? v <= t : v >= t
+    printf "  %-44s %8s  (goal %s %s) %s\n", n, v, (m == "max" ? "<=" : ">="), t, ok ? "met" : "MISSED" }'
+}
+if [[ " $arms " == *" nginx "* && " $arms " == *" gateway "* && " $arms " == *" full "* ]]; then
+  echo
+  echo "Goals (100 B unless named):"
+  goal "bare route / nginx" "$(ratio "${RPS["100,gateway"]:-0}" "${RPS["100,nginx"]:-0}")" 1.2
+  goal "full chain / nginx (access log off)" "$(ratio "${RPS["100,full"]:-0}" "${RPS["100,nginx"]:-0}")" 1.05
+  goal "full chain / nginx like for like" "$(ratio "${RPS["100,full"]:-0}" "${RPS["100,nginxfull"]:-0}")" 1.0
+  goal "p99 bare / nginx p99" "$(ratio "${P99["100,gateway"]:-0}" "${P99["100,nginx"]:-0}")" 1.2 max
+  goal "p99 full / nginx like-for-like p99" "$(ratio "${P99["100,full"]:-0}" "${P99["100,nginxfull"]:-0}")" 1.2 max
+  goal "CPU per request bare / nginx" "$(ratio "${CPU["100,gateway"]:-0}" "${CPU["100,nginx"]:-0}")" 1.0 max
+  for payload in $PAYLOADS; do
+    [ "$payload" = 100 ] && continue
+    goal "bare route / nginx, $payload" "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,nginx"]:-0}")" 1.0
+  done
+  goal "HTTP/2 / nginx (h2load)" "$(ratio "${H2RPS[gateway]:-0}" "${H2RPS[nginx]:-0}")" 1.0
+  goal "RSS idle, MiB" "$IDLE_BARE" 60 max
+  goal "RSS after load, MiB (full chain)" "$LOAD_FULL" 100 max
+fi

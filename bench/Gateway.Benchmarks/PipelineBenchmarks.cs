@@ -51,7 +51,7 @@ public class PipelineBenchmarks
     };
 
     [Benchmark]
-    public Task WholeStageList() => _runner.RunAsync(NewExchange());
+    public ValueTask WholeStageList() => _runner.RunAsync(NewExchange());
 
     [Benchmark]
     public int ResolveRoute() => Routing.RouteResolver.Resolve(_config, NewExchange()).Status;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Gateway.Configuration;
 
@@ -49,6 +50,7 @@ internal sealed class ApiKeyAuthenticator
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<AuthResult> AuthenticateAsync(string key, bool offline)
     {
         if (key.Length > ApiKeyHash.MaxKeyLength)

@@ -68,10 +68,7 @@ internal sealed class AuthenticationStage : Stage<AuthPolicy>
             exchange.Identity = decision.Identity;
             if (decision.Identity is { } identity)
             {
-                foreach (var header in policy.Services.IdentityHeaders.For(identity))
-                {
-                    (exchange.UpstreamAdditions ??= []).Add(header);
-                }
+                exchange.IdentityHeaders = identity.HeadersFor(policy.Services.IdentityHeaders);
             }
 
             return true;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -21,10 +22,11 @@ internal static class Authenticator
 {
     private const int MaxCredentials = 4;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<AuthDecision> AuthenticateAsync(Exchange exchange, AuthPolicy policy, bool offline)
     {
         var services = policy.Services;
-        var found = new Presented[MaxCredentials];
+        var found = default(PresentedList);
         var count = 0;
         var duplicated = (string?)null;
         if (policy.AllowJwt)
@@ -66,7 +68,7 @@ internal static class Authenticator
                 AuthResult.Invalid("missing", "This route needs credentials: " + Needed(policy) + "."), policy.Challenge);
         }
 
-                Identity? identity = null;
+        Identity? identity = null;
         AuthResult? refused = null;
         AuthResult? unavailable = null;
         var refusedToken = false;
@@ -200,6 +202,13 @@ internal static class Authenticator
     };
 
     private readonly record struct Presented(string Method, string Value);
+
+    /// <summary>The credentials of one request, held in the method's own state instead of an array per request.</summary>
+    [InlineArray(MaxCredentials)]
+    private struct PresentedList
+    {
+        private Presented _first;
+    }
 }
 
 /// <summary>A credential as found in the request: its value, or the fact that it came more than once.</summary>

@@ -21,6 +21,27 @@ internal sealed class Identity
 
     /// <summary>The values of a claim as strings (arrays flattened), or empty.</summary>
     public IReadOnlyList<string> Claim(string name) => Token is null ? [] : JwtClaims.Values(Token, name);
+
+    private HeaderCache? _headers;
+
+    /// <summary>
+    /// The upstream headers these rules make of this identity, worked out once: an API key's identity lives as long as
+    /// the config and serves every request made with that key.
+    /// </summary>
+    public KeyValuePair<string, string>[] HeadersFor(IdentityHeaders rules)
+    {
+        if (_headers is { } cached && ReferenceEquals(cached.Rules, rules))
+        {
+            return cached.Headers;
+        }
+
+        var headers = rules.For(this);
+        _headers = new HeaderCache(rules, headers);
+        return headers;
+    }
+
+    /// <summary>One reference, so that threads reading and replacing it never see a torn pair.</summary>
+    private sealed record HeaderCache(IdentityHeaders Rules, KeyValuePair<string, string>[] Headers);
 }
 
 /// <summary>The metadata of a known API key (never the key itself); <c>Id</c> is the start of its hash.</summary>

@@ -59,9 +59,10 @@ internal sealed class IdentityHeaders
         source is "roles" or "scopes" or "subject" or "key:name" or "key:tier"
         || (source.StartsWith("claim:", StringComparison.Ordinal) && source.Length > 6);
 
-    /// <summary>The headers to add for an identity (values with control characters are left out).</summary>
-    public IEnumerable<KeyValuePair<string, string>> For(Identity identity)
+    /// <summary>The headers to add for an identity (values with control characters are left out); see <see cref="Identity.HeadersFor"/>.</summary>
+    public KeyValuePair<string, string>[] For(Identity identity)
     {
+        var result = new List<KeyValuePair<string, string>>(_headers.Length);
         foreach (var (header, source) in _headers)
         {
             // Items that contain the list separator would read as several items to the backend: they are left out.
@@ -76,9 +77,11 @@ internal sealed class IdentityHeaders
             };
             if (value.Length > 0 && IsSafe(value))
             {
-                yield return new(header, value);
+                result.Add(new(header, value));
             }
         }
+
+        return [.. result];
     }
 
     private static string Join(IReadOnlyList<string> items, char separator) =>

@@ -107,14 +107,7 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             return Stop;
         }
 
-        var pending = UpstreamCall.ForwardAsync(exchange, upstream);
-        return pending.IsCompletedSuccessfully ? Stop : AwaitAsync(pending);
-    }
-
-    private static async ValueTask<bool> AwaitAsync(ValueTask pending)
-    {
-        await pending.ConfigureAwait(false);
-        return false;
+        return UpstreamCall.ForwardAsync(exchange, upstream);
     }
 
     protected override string? Describe(ForwardPolicy policy)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Net.Sockets;
 using Gateway.Pipeline;
@@ -18,7 +19,9 @@ internal static class UpstreamCall
 {
     private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
 
-    public static async ValueTask ForwardAsync(Exchange exchange, UpstreamRoute route)
+    /// <summary>Forwards the request and answers it; always false (the forward stage is the last: nothing runs after it).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<bool> ForwardAsync(Exchange exchange, UpstreamRoute route)
     {
         var time = exchange.Time;
         var retry = route.Retry;
@@ -37,7 +40,7 @@ internal static class UpstreamCall
             if (backend is null)
             {
                 exchange.Respond(NoBackend(exchange, route.Backends));
-                return;
+                return false;
             }
 
             exchange.Backend = backend;
@@ -83,7 +86,7 @@ internal static class UpstreamCall
                 backend.Finished(true);
                 current.Abandon();
                 exchange.Respond(ClientFailure(exchange, failure, result.Error));
-                return;
+                return false;
             }
 
             var success = failure == UpstreamFailure.None;
@@ -97,19 +100,19 @@ internal static class UpstreamCall
                     ResilienceMetrics.Error(backend.Name, failure.Label());
                 }
 
-                return;
+                return false;
             }
 
             current.Record(success, success ? exchange.Client.Status : failure == UpstreamFailure.HeldBack ? result.HeldBackStatus : StatusOf(failure));
             if (success)
             {
-                return;
+                return false;
             }
 
             ResilienceMetrics.Error(backend.Name, failure.Label());
             if (exchange.Client.ResponseStarted)
             {
-                return;
+                return false;
             }
 
             var retryable = failure == UpstreamFailure.ConnectFailed || replayable;
@@ -127,14 +130,14 @@ internal static class UpstreamCall
                 catch (OperationCanceledException)
                 {
                     exchange.Respond(Problems.ClientGone);
-                    return;
+                    return false;
                 }
 
                 continue;
             }
 
             exchange.Respond(BackendFailure(exchange, route, failure, result));
-            return;
+            return false;
         }
     }
 

@@ -19,7 +19,7 @@ internal interface IUpstreamHeaderSink
 /// those named in Connection dropped; Host replaced by the backend's unless the route preserves it; X-Forwarded-*,
 /// X-Request-Id and traceparent set by the gateway; client-address headers (X-Real-IP and kin) only from trusted
 /// proxies; identity headers only from the gateway; what the route's <see cref="UpstreamShape"/> keeps at the
-/// gateway dropped; then what the stages added (<see cref="Exchange.UpstreamAdditions"/>).
+/// gateway dropped; then what the stages added (<see cref="Exchange.IdentityHeaders"/>).
 /// </summary>
 internal static class UpstreamHeaders
 {
@@ -121,9 +121,9 @@ internal static class UpstreamHeaders
             sink.Add(HeaderNames.Cookie, rest);
         }
 
-        if (exchange.UpstreamAdditions is { } additions)
+        if (exchange.IdentityHeaders is { } identity)
         {
-            foreach (var (name, value) in additions)
+            foreach (var (name, value) in identity)
             {
                 sink.Add(name, value);
             }

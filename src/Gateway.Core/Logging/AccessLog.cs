@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text.Json;
 using Gateway.Pipeline;
 
@@ -78,10 +79,10 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
         WriteNullable(writer, Route, exchange.Route?.Id);
         WriteNullable(writer, BackendName, exchange.Backend?.Name);
         writer.WriteNumber(Status, status);
-        writer.WriteNumber(DurationMs, Math.Round(elapsed.TotalMilliseconds, 3));
+        WriteMilliseconds(writer, DurationMs, elapsed.Ticks / (TimeSpan.TicksPerMillisecond / 1000));
         if (exchange.UpstreamTicks > 0)
         {
-            writer.WriteNumber(UpstreamMs, Math.Round(exchange.UpstreamTicks * 1000.0 / time.TimestampFrequency, 3));
+            WriteMilliseconds(writer, UpstreamMs, (long)(exchange.UpstreamTicks * 1_000_000.0 / time.TimestampFrequency));
         }
         else
         {
@@ -95,6 +96,27 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time)
         writer.WriteEndObject();
         writer.Flush();
         sink.WriteLine(buffer.WrittenSpan);
+    }
+
+    /// <summary>Microseconds as milliseconds with up to three decimals (<c>12.345</c>, <c>0.5</c>, <c>3</c>), without floating-point formatting.</summary>
+    private static void WriteMilliseconds(Utf8JsonWriter writer, JsonEncodedText name, long microseconds)
+    {
+        Span<byte> text = stackalloc byte[24];
+        var whole = Math.Max(0, microseconds) / 1000;
+        var fraction = (int)(Math.Max(0, microseconds) % 1000);
+        whole.TryFormat(text, out var length, default, CultureInfo.InvariantCulture);
+        if (fraction > 0)
+        {
+            text[length++] = (byte)'.';
+            for (var divisor = 100; fraction > 0; divisor /= 10)
+            {
+                text[length++] = (byte)('0' + (fraction / divisor));
+                fraction %= divisor;
+            }
+        }
+
+        writer.WritePropertyName(name);
+        writer.WriteRawValue(text[..length], skipInputValidation: true);
     }
 
     private static void WriteNullable(Utf8JsonWriter writer, JsonEncodedText name, string? value)

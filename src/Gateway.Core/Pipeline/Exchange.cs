@@ -101,8 +101,8 @@ internal sealed class Exchange
     /// <summary>The request has a header whose name contains '_' (noted by the limits stage while it counts headers).</summary>
     public bool HasUnderscoreHeaders { get; set; }
 
-    /// <summary>Headers the stages add to the upstream request (identity headers, later transforms), in order.</summary>
-    public List<KeyValuePair<string, string>>? UpstreamAdditions { get; set; }
+    /// <summary>The headers authentication adds to the upstream request from the identity (shared: never changed).</summary>
+    public KeyValuePair<string, string>[]? IdentityHeaders { get; set; }
 
     /// <summary>The backend of the last attempt.</summary>
     public Backend? Backend { get; set; }

@@ -105,26 +105,45 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
         control = null;
         lines = 0;
         long total = 0;
-        foreach (var (name, values) in headers)
+        if (headers is Http1.HeaderList list)
         {
-            if (name.Contains('_', StringComparison.Ordinal))
+            // The native codec's headers walk without boxing an enumerator.
+            foreach (var (name, values) in list)
             {
-                exchange.HasUnderscoreHeaders = true;
+                total += Scan(name, values, exchange, ref lines, ref control);
+            }
+        }
+        else
+        {
+            foreach (var (name, values) in headers)
+            {
+                total += Scan(name, values, exchange, ref lines, ref control);
+            }
+        }
+
+        return total;
+    }
+
+    private static long Scan(string name, StringValues values, Exchange exchange, ref int lines, ref string? control)
+    {
+        if (name.Contains('_', StringComparison.Ordinal))
+        {
+            exchange.HasUnderscoreHeaders = true;
+        }
+
+        long total = 0;
+        foreach (var value in values)
+        {
+            if (value is null)
+            {
+                continue;
             }
 
-            foreach (var value in values)
+            total += name.Length + value.Length + 4;
+            lines++;
+            if (control is null && value.AsSpan().ContainsAny(Controls))
             {
-                if (value is null)
-                {
-                    continue;
-                }
-
-                total += name.Length + value.Length + 4;
-                lines++;
-                if (control is null && value.AsSpan().ContainsAny(Controls))
-                {
-                    control = name;
-                }
+                control = name;
             }
         }
 

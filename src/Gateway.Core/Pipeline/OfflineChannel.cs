@@ -113,7 +113,7 @@ internal sealed class OfflineChannel : IClientChannel
     }
 
     /// <summary>Runs an offline exchange through the stages (nothing is sent, nothing counted).</summary>
-    public static Task RunAsync(Exchange exchange) => Runner.RunAsync(exchange);
+    public static Task RunAsync(Exchange exchange) => Runner.RunAsync(exchange).AsTask();
 
     private static readonly StageRunner Runner = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 }

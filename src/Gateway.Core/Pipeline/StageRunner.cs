@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Pipeline;
@@ -12,7 +13,7 @@ internal sealed partial class StageRunner(ILogger logger)
 {
     private static readonly Stage[] Stages = GatewayFeatures.Stages;
 
-    public Task RunAsync(Exchange exchange)
+    public ValueTask RunAsync(Exchange exchange)
     {
         for (var i = 0; i < Stages.Length; i++)
         {
@@ -46,7 +47,7 @@ internal sealed partial class StageRunner(ILogger logger)
         if (exchange.Answer is null)
         {
             Complete(exchange);
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
         return FinishAsync(exchange, null);
@@ -76,7 +77,8 @@ internal sealed partial class StageRunner(ILogger logger)
     private static object? PolicyOf(Exchange exchange, int stage) =>
         Stages[stage].Scope == StageScope.Request ? exchange.Config.StagePolicies[stage] : exchange.Route?.Policies[stage];
 
-    private async Task ContinueAsync(Exchange exchange, int index, ValueTask<bool> pending)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ContinueAsync(Exchange exchange, int index, ValueTask<bool> pending)
     {
         Exception? failure = null;
         try
@@ -101,7 +103,8 @@ internal sealed partial class StageRunner(ILogger logger)
         await FinishAsync(exchange, failure).ConfigureAwait(false);
     }
 
-    private async Task FinishAsync(Exchange exchange, Exception? failure)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FinishAsync(Exchange exchange, Exception? failure)
     {
         try
         {

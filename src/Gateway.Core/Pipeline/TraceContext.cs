@@ -7,29 +7,51 @@ namespace Gateway.Pipeline;
 /// W3C trace context for one request: the trace id is kept from a valid incoming <c>traceparent</c> (or
 /// made new), and the gateway's hop gets a span id of its own, sent upstream as the parent.
 /// </summary>
-internal readonly struct TraceContext(string traceId, string spanId, string flags, bool continued)
+internal readonly struct TraceContext
 {
-    public string TraceId { get; } = traceId;
+    private TraceContext(string traceParent, bool continued)
+    {
+        TraceParent = traceParent;
+        Continued = continued;
+    }
 
-    public string SpanId { get; } = spanId;
-
-    public string Flags { get; } = flags;
+    /// <summary>The traceparent to send to the backend (<c>00-{trace id}-{the gateway's span id}-{flags}</c>): one string per request.</summary>
+    public string TraceParent { get; }
 
     /// <summary>True when the client sent a valid traceparent that this trace continues.</summary>
-    public bool Continued { get; } = continued;
+    public bool Continued { get; }
 
-    /// <summary>The traceparent to send to the backend.</summary>
-    public string TraceParent => $"00-{TraceId}-{SpanId}-{Flags}";
+    /// <summary>The 32 hex digits of the trace id, without a string of their own.</summary>
+    public ReadOnlySpan<char> TraceId => TraceParent is null ? default : TraceParent.AsSpan(3, 32);
+
+    /// <summary>The 16 hex digits of the gateway's span id.</summary>
+    public ReadOnlySpan<char> SpanId => TraceParent is null ? default : TraceParent.AsSpan(36, 16);
 
     public static TraceContext From(StringValues incoming)
     {
-        var span = ActivitySpanId.CreateRandom().ToHexString();
-        if (incoming.Count == 1 && TryParse(incoming[0], out var traceId, out var flags))
+        var continued = incoming.Count == 1 && TryParse(incoming[0], out _, out _);
+        var parent = string.Create(55, continued ? incoming[0] : null, static (text, incoming) =>
         {
-            return new TraceContext(traceId, span, flags, continued: true);
-        }
+            "00-".CopyTo(text);
+            text[35] = '-';
+            text[52] = '-';
+            Span<byte> random = stackalloc byte[16];
+            if (incoming is null)
+            {
+                ActivityTraceId.CreateRandom().CopyTo(random);
+                Convert.TryToHexStringLower(random, text.Slice(3, 32), out _);
+                "00".CopyTo(text[53..]);
+            }
+            else
+            {
+                incoming.AsSpan(3, 32).CopyTo(text[3..]);
+                incoming.AsSpan(53, 2).CopyTo(text[53..]);
+            }
 
-        return new TraceContext(ActivityTraceId.CreateRandom().ToHexString(), span, "00", continued: false);
+            ActivitySpanId.CreateRandom().CopyTo(random[..8]);
+            Convert.TryToHexStringLower(random[..8], text.Slice(36, 16), out _);
+        });
+        return new TraceContext(parent, continued);
     }
 
     /// <summary>Parses version 00 of traceparent: <c>00-{32 hex}-{16 hex}-{2 hex}</c>, ids not all zero.</summary>

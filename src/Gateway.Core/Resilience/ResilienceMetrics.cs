@@ -12,8 +12,16 @@ internal static class ResilienceMetrics
     private static readonly Counter<long> Retries = Meter.CreateCounter<long>("gateway_retries_total", description: "Retried attempts, by route.");
     private static readonly Counter<long> BreakerTransitions = Meter.CreateCounter<long>("gateway_circuit_breaker_transitions_total", description: "Circuit breaker state changes, by backend and new state.");
 
-    public static void Request(string route, string backend, int status) =>
-        BackendRequests.Add(1, new("route", route), new("backend", backend), new("status", status));
+    /// <summary>Status codes as tag values, boxed once rather than on every request.</summary>
+    private static readonly object[] Statuses = [.. Enumerable.Range(0, 600).Select(static status => (object)status)];
+
+    public static void Request(string route, string backend, int status)
+    {
+        if (BackendRequests.Enabled)
+        {
+            BackendRequests.Add(1, new("route", route), new("backend", backend), new("status", (uint)status < Statuses.Length ? Statuses[status] : status));
+        }
+    }
 
     public static void Error(string backend, string kind) => BackendErrors.Add(1, new("backend", backend), new("kind", kind));
 

@@ -117,8 +117,13 @@ internal static class Http1Parser
     /// response's Connection names) and Content-Length stay out.
     /// </summary>
     public static bool TryParseHeaders(ReadOnlySpan<byte> head, int status, bool http10, bool requestWasHead, IHeaderDictionary target,
-        out ResponseHead result, out string? error)
+        out ResponseHead result, out string? error) => TryParseHeaders(head, status, http10, requestWasHead, target, null, out result, out error);
+
+    /// <summary>As above; <paramref name="values"/> (the connection's) hands out repeated values without new strings.</summary>
+    public static bool TryParseHeaders(ReadOnlySpan<byte> head, int status, bool http10, bool requestWasHead, IHeaderDictionary target,
+        Gateway.Http1.HeaderValueCache? values, out ResponseHead result, out string? error)
     {
+        var index = -1;
         result = default;
         var position = head.IndexOf("\r\n"u8) + 2;
         long contentLength = -1;
@@ -203,7 +208,8 @@ internal static class Http1Parser
                 continue;
             }
 
-            var text = Encoding.ASCII.GetString(value);
+            index++;
+            var text = values is null ? Encoding.ASCII.GetString(value) : values.Get(index, name, value);
             target[name] = target.TryGetValue(name, out var existing) ? StringValues.Concat(existing, text) : new StringValues(text);
         }
 

@@ -23,6 +23,12 @@ internal sealed class Http1Connection : IDisposable
 
     public PipeWriter Writer { get; }
 
+    /// <summary>The sender's per-connection request state, made once and used for every request on the connection.</summary>
+    public object? Run { get; set; }
+
+    /// <summary>The header values of this connection's last response, handed out again when they repeat.</summary>
+    public Gateway.Http1.HeaderValueCache Values { get; } = new();
+
     /// <summary>Cancels the current exchange: the route's timeout, or the client going away. Reset between requests.</summary>
     public CancellationTokenSource Cancellation { get; }
 

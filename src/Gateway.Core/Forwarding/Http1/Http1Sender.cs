@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
@@ -23,39 +24,41 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         return !exchange.RequestBodyUnframed && headers.Upgrade.Count == 0 && headers.Expect.Count == 0 && !HttpMethods.IsConnect(exchange.Method);
     }
 
-    public override async ValueTask<SendResult> SendAsync(Exchange exchange, UpstreamAttempt attempt)
+    public override ValueTask<SendResult> SendAsync(Exchange exchange, UpstreamAttempt attempt)
     {
         var endpoint = attempt.Backend.Http1Endpoint!;
-        var connection = attempt.FreshConnection ? null : endpoint.Rent();
-        var reused = connection is not null;
-        if (connection is null)
+        // A kept-alive connection goes straight to the exchange (no state machine of its own here); a new one is opened first.
+        return (attempt.FreshConnection ? null : endpoint.Rent()) is { } connection
+            ? Run(connection, endpoint, exchange, attempt, reused: true)
+            : ConnectAndSendAsync(endpoint, exchange, attempt);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SendResult> ConnectAndSendAsync(Http1Endpoint endpoint, Exchange exchange, UpstreamAttempt attempt)
+    {
+        Http1Connection connection;
+        try
         {
-            try
-            {
-                connection = await pool.ConnectAsync(endpoint, exchange.Client.Aborted).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException e)
-            {
-                return new SendResult(UpstreamFailure.ClientGone, e);
-            }
-            catch (Exception e)
-            {
-                return new SendResult(UpstreamFailure.ConnectFailed, e);
-            }
+            connection = await pool.ConnectAsync(endpoint, exchange.Client.Aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e)
+        {
+            return new SendResult(UpstreamFailure.ClientGone, e);
+        }
+        catch (Exception e)
+        {
+            return new SendResult(UpstreamFailure.ConnectFailed, e);
         }
 
-        var run = new Http1Exchange(exchange, attempt, connection);
-        var result = await run.RunAsync(reused).ConfigureAwait(false);
-        if (run.Reusable)
-        {
-            endpoint.Return(connection);
-        }
-        else
-        {
-            connection.Dispose();
-        }
+        return await Run(connection, endpoint, exchange, attempt, reused: false).ConfigureAwait(false);
+    }
 
-        return result;
+    /// <summary>Runs the request on the connection; the exchange gives the connection back (or closes it) when it ends.</summary>
+    private static ValueTask<SendResult> Run(Http1Connection connection, Http1Endpoint endpoint, Exchange exchange, UpstreamAttempt attempt, bool reused)
+    {
+        var run = connection.Run as Http1Exchange ?? (Http1Exchange)(connection.Run = new Http1Exchange(connection));
+        run.Begin(endpoint, exchange, attempt);
+        return run.RunAsync(reused);
     }
 
     /// <summary>The gateway will not put this on the wire (nothing has been sent yet).</summary>
@@ -71,10 +74,49 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         new(HttpRequestError.InvalidResponse, "The backend sent an invalid response: " + reason + ".");
 
     /// <summary>One request and response on one connection.</summary>
-    private sealed class Http1Exchange(Exchange exchange, UpstreamAttempt attempt, Http1Connection connection)
+    private sealed class Http1Exchange(Http1Connection connection)
     {
-        private readonly IClientChannel _client = exchange.Client;
-        private readonly TimeSpan _timeout = attempt.Timeout;
+        private readonly Http1Connection _connection = connection;
+        private Exchange _exchange = null!;
+        private UpstreamAttempt _attempt = null!;
+        private IClientChannel _client = null!;
+        private TimeSpan _timeout;
+        private Http1Endpoint _endpoint = null!;
+
+        /// <summary>Takes on the next request on this connection (one at a time: the connection is rented for it).</summary>
+        public void Begin(Http1Endpoint endpoint, Exchange exchange, UpstreamAttempt attempt)
+        {
+            _endpoint = endpoint;
+            _exchange = exchange;
+            _attempt = attempt;
+            _client = exchange.Client;
+            _timeout = attempt.Timeout;
+            Reusable = false;
+            NothingReceived = true;
+            _heldBack = 0;
+        }
+
+        /// <summary>
+        /// Lets go of the request, so that an idle pooled connection holds nothing of it, and gives the connection back
+        /// (or closes it). The last thing the exchange does: from here another request may take the connection.
+        /// </summary>
+        private void Release()
+        {
+            var endpoint = _endpoint;
+            var reusable = Reusable;
+            _endpoint = null!;
+            _exchange = null!;
+            _attempt = null!;
+            _client = null!;
+            if (reusable)
+            {
+                endpoint.Return(_connection);
+            }
+            else
+            {
+                _connection.Dispose();
+            }
+        }
 
         /// <summary>The connection may carry another request.</summary>
         public bool Reusable { get; private set; }
@@ -82,12 +124,13 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         /// <summary>Not one byte of a response arrived.</summary>
         public bool NothingReceived { get; private set; } = true;
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         public async ValueTask<SendResult> RunAsync(bool reused)
         {
-            var cancel = connection.Cancellation;
+            var cancel = _connection.Cancellation;
             var token = cancel.Token;
             var aborted = _client.Aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
-            var hasBody = exchange.RequestContentLength > 0;
+            var hasBody = _exchange.RequestContentLength > 0;
             try
             {
                 cancel.CancelAfter(_timeout);
@@ -108,7 +151,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                 }
                 else
                 {
-                    await connection.Writer.FlushAsync(token).ConfigureAwait(false);
+                    await _connection.Writer.FlushAsync(token).ConfigureAwait(false);
                 }
 
                 cancel.CancelAfter(_timeout);
@@ -138,7 +181,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
 
                 var keepAlive = await CopyBodyAsync(response, token).ConfigureAwait(false);
                 // After HEAD, a broken backend may still send the body it described; such a connection is not reused.
-                Reusable = unsent is null && keepAlive && NoLeftovers() && !exchange.IsHead;
+                Reusable = unsent is null && keepAlive && NoLeftovers() && !_exchange.IsHead;
                 return SendResult.Ok;
             }
             catch (Exception e)
@@ -148,10 +191,12 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
             finally
             {
                 aborted.Dispose();
-                if (Reusable && !connection.TryReset())
+                if (Reusable && !_connection.TryReset())
                 {
                     Reusable = false;
                 }
+
+                Release();
             }
         }
 
@@ -160,7 +205,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         private SendResult Failed(Exception exception, bool reused)
         {
             var clientGone = _client.Aborted.IsCancellationRequested || exception is ClientGoneException;
-            var timedOut = !clientGone && connection.Cancellation.IsCancellationRequested;
+            var timedOut = !clientGone && _connection.Cancellation.IsCancellationRequested;
             var body = exception as ClientBodyException;
             if (body is not null)
             {
@@ -172,7 +217,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
             {
                 // Nothing reached the client yet: whatever of the backend's answer was copied goes, so that the
                 // gateway's own error (or a retry) starts clean.
-                exchange.ResetResponse();
+                _exchange.ResetResponse();
                 failure = clientGone ? UpstreamFailure.ClientGone
                     : exception is UnsendableException ? UpstreamFailure.Unsendable
                     : body is not null ? ClientBodyFailure(exception)
@@ -204,25 +249,25 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
 
         private void WriteHead()
         {
-            var shape = attempt.Route.Shape;
-            var backend = attempt.Backend;
-            var writer = connection.Writer;
-            WriteAscii(writer, exchange.Method);
+            var shape = _attempt.Route.Shape;
+            var backend = _attempt.Backend;
+            var writer = _connection.Writer;
+            WriteAscii(writer, _exchange.Method);
             writer.Write(" "u8);
             WriteTarget(writer, backend.PathPrefix);
-            WriteTarget(writer, shape.Path(exchange.Path));
-            WriteTarget(writer, shape.Query(exchange.Query));
+            WriteTarget(writer, shape.Path(_exchange.Path));
+            WriteTarget(writer, shape.Query(_exchange.Query));
             writer.Write(" HTTP/1.1\r\n"u8);
             var sink = new HeadSink(writer);
-            UpstreamHeaders.Write(exchange, shape, backend.HostHeader, exchange.RequestHeaders.Connection, ref sink);
-            if (exchange.RequestContentLength is long length)
+            UpstreamHeaders.Write(_exchange, shape, backend.HostHeader, _exchange.RequestHeaders.Connection, ref sink);
+            if (_exchange.RequestContentLength is long length)
             {
                 // The framing is the gateway's, from the length Kestrel validated, never a copied header.
                 writer.Write("Content-Length: "u8);
                 WriteAscii(writer, length.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 writer.Write("\r\n"u8);
             }
-            else if (HttpMethods.IsPost(exchange.Method) || HttpMethods.IsPut(exchange.Method) || HttpMethods.IsPatch(exchange.Method))
+            else if (HttpMethods.IsPost(_exchange.Method) || HttpMethods.IsPut(_exchange.Method) || HttpMethods.IsPatch(_exchange.Method))
             {
                 // A body-carrying method without a body (an HTTP/2 request that ended with its headers): say so, as
                 // HTTP clients do, rather than leave a backend to answer 411.
@@ -235,8 +280,8 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         private async ValueTask SendBodyAsync(CancellationToken token)
         {
             var body = _client.RequestBody;
-            var writer = connection.Writer;
-            var remaining = exchange.RequestContentLength!.Value;
+            var writer = _connection.Writer;
+            var remaining = _exchange.RequestContentLength!.Value;
             while (remaining > 0)
             {
                 ReadResult read;
@@ -259,15 +304,16 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     throw new ClientBodyException(new IOException("The request body ended before its Content-Length."));
                 }
 
-                connection.Cancellation.CancelAfter(_timeout);
+                _connection.Cancellation.CancelAfter(_timeout);
                 await writer.FlushAsync(token).ConfigureAwait(false);
             }
         }
 
         /// <summary>Reads the final response head into the client's response; null when it is held back for a retry.</summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<ResponseHead?> ReadHeadAsync(CancellationToken token)
         {
-            var reader = connection.Reader;
+            var reader = _connection.Reader;
             var searched = 0;
             byte[]? copy = null;
             var copied = 0;
@@ -340,15 +386,15 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     continue;
                 }
 
-                if (attempt.HoldsBack(status))
+                if (_attempt.HoldsBack(status))
                 {
                     _heldBack = status;
                     return null;
                 }
 
-                if (!Http1Parser.TryParseHeaders(head, status, http10, exchange.IsHead, _client.ResponseHeaders, out var parsed, out error))
+                if (!Http1Parser.TryParseHeaders(head, status, http10, _exchange.IsHead, _client.ResponseHeaders, _connection.Values, out var parsed, out error))
                 {
-                    exchange.ResetResponse();
+                    _exchange.ResetResponse();
                     throw Invalid(error!);
                 }
 
@@ -360,7 +406,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     _client.ResponseContentLength = parsed.ContentLength;
                 }
 
-                attempt.HeadReceived(status);
+                _attempt.HeadReceived(status);
                 return parsed;
             }
             }
@@ -374,9 +420,10 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         }
 
         /// <summary>Streams the body to the client; true when the connection can be kept.</summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<bool> CopyBodyAsync(ResponseHead head, CancellationToken token)
         {
-            var reader = connection.Reader;
+            var reader = _connection.Reader;
             var output = _client.ResponseBody;
             switch (head.Framing)
             {
@@ -386,7 +433,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     var remaining = head.ContentLength;
                     while (remaining > 0)
                     {
-                        connection.Cancellation.CancelAfter(_timeout);
+                        _connection.Cancellation.CancelAfter(_timeout);
                         var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         remaining = CopyAtMost(reader, read, remaining, output);
                         if (remaining > 0 && read.IsCompleted)
@@ -403,7 +450,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                     long total = 0;
                     while (!decoder.IsDone)
                     {
-                        connection.Cancellation.CancelAfter(_timeout);
+                        _connection.Cancellation.CancelAfter(_timeout);
                         var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         var consumed = decoder.Decode(read.Buffer, output, out var written, out var error);
                         total += written;
@@ -434,13 +481,13 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
                         }
                     }
 
-                    exchange.ResponseBytes = total;
+                    _exchange.ResponseBytes = total;
                     return head.KeepAlive;
                 default:
                     long count = 0;
                     while (true)
                     {
-                        connection.Cancellation.CancelAfter(_timeout);
+                        _connection.Cancellation.CancelAfter(_timeout);
                         var read = await ReadBodyAsync(reader, output, token).ConfigureAwait(false);
                         foreach (var segment in read.Buffer)
                         {
@@ -449,7 +496,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
 
                         count += read.Buffer.Length;
                         reader.AdvanceTo(read.Buffer.End);
-                        exchange.ResponseBytes = count;
+                        _exchange.ResponseBytes = count;
                         if (read.IsCompleted)
                         {
                             return false;
@@ -500,6 +547,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         /// Flushes what the client's response holds. A client that does not read for the route's timeout stalls the
         /// flush: that is the client's doing, never counted against the backend.
         /// </summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         private static async ValueTask FlushAsync(PipeWriter output, CancellationToken token)
         {
             FlushResult flushed;
@@ -521,13 +569,13 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
         /// <summary>True when nothing follows the response (anything unasked for makes the connection unusable).</summary>
         private bool NoLeftovers()
         {
-            if (!connection.Reader.TryRead(out var read))
+            if (!_connection.Reader.TryRead(out var read))
             {
                 return true;
             }
 
             var clean = read.Buffer.IsEmpty && !read.IsCompleted;
-            connection.Reader.AdvanceTo(read.Buffer.Start);
+            _connection.Reader.AdvanceTo(read.Buffer.Start);
             return clean;
         }
     }
