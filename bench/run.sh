@@ -212,7 +212,7 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel$([ -n "$BEFORE" ] && echo " before beforefull")"}
+arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
 port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;;
   before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
