@@ -1,20 +1,22 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Gateway.Configuration;
 
 namespace Gateway.Authentication;
 
 /// <summary>
-/// Checks API keys. Configured keys live in memory only as SHA-256 hashes, found by the hash's first 16 bytes
-/// and confirmed with a constant-time comparison of the whole hash; keys not found there are looked up in the
-/// Redis store when one is configured.
+/// Checks API keys. Configured keys (which the config holds anyway) are found through the process's randomized string
+/// hash and confirmed with a constant-time comparison, so a check costs no cryptographic hash and an attacker cannot
+/// aim at a bucket; keys not found there are looked up in the Redis store (by SHA-256) when one is configured.
 /// </summary>
 internal sealed class ApiKeyAuthenticator
 {
     public const string MethodName = "apikey";
 
     // The identity of a configured key is immutable, so it is built once: a successful check allocates nothing.
-    private readonly Dictionary<UInt128, (byte[] Hash, Identity Identity)> _local = [];
+    private readonly Dictionary<string, Identity> _local = new(SecretKeyComparer.Instance);
+    private readonly Dictionary<string, Identity>.AlternateLookup<ReadOnlySpan<char>> _localBySpan;
 
     public ApiKeyAuthenticator(ApiKeyConfig config, RedisApiKeyStore? store)
     {
@@ -23,8 +25,10 @@ internal sealed class ApiKeyAuthenticator
         foreach (var (key, entry) in config.Keys)
         {
             var hash = ApiKeyHash.Compute(key);
-            _local[Prefix(hash)] = (hash, ToIdentity(new ApiKeyIdentity(ApiKeyHash.Hex(hash)[..16], entry.Name, entry.Roles, entry.Tier)));
+            _local[key] = ToIdentity(new ApiKeyIdentity(ApiKeyHash.Hex(hash)[..16], entry.Name, entry.Roles, entry.Tier));
         }
+
+        _localBySpan = _local.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public string Header { get; }
@@ -35,19 +39,7 @@ internal sealed class ApiKeyAuthenticator
     public bool TryFindLocal(ReadOnlySpan<char> key, out Identity? identity)
     {
         identity = null;
-        Span<byte> hash = stackalloc byte[32];
-        if (!ApiKeyHash.TryCompute(key, hash) || !_local.TryGetValue(Prefix(hash), out var entry))
-        {
-            return false;
-        }
-
-        if (!CryptographicOperations.FixedTimeEquals(hash, entry.Hash))
-        {
-            return false;
-        }
-
-        identity = entry.Identity;
-        return true;
+        return key.Length is > 0 and <= ApiKeyHash.MaxKeyLength && _localBySpan.TryGetValue(key, out identity);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -90,6 +82,23 @@ internal sealed class ApiKeyAuthenticator
         ApiKey = key,
     };
 
-    private static UInt128 Prefix(ReadOnlySpan<byte> hash) =>
-        new(BitConverter.ToUInt64(hash[..8]), BitConverter.ToUInt64(hash[8..16]));
+    /// <summary>
+    /// Secrets as dictionary keys: hashed with the per-process randomized string hash (the runtime's non-randomized
+    /// shortcut is only taken for its own comparers, never for this one), compared in constant time.
+    /// </summary>
+    private sealed class SecretKeyComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
+    {
+        public static readonly SecretKeyComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => x is not null && y is not null && Equals(x.AsSpan(), y);
+
+        public int GetHashCode(string obj) => string.GetHashCode(obj.AsSpan());
+
+        public bool Equals(ReadOnlySpan<char> alternate, string other) =>
+            CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(alternate), MemoryMarshal.AsBytes(other.AsSpan()));
+
+        public int GetHashCode(ReadOnlySpan<char> alternate) => string.GetHashCode(alternate);
+
+        public string Create(ReadOnlySpan<char> alternate) => alternate.ToString();
+    }
 }
