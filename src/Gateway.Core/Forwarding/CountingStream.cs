@@ -5,6 +5,9 @@ internal sealed class CountingStream(Stream inner) : Stream
 {
     public long Count { get; private set; }
 
+    /// <summary>A read found the end of the stream.</summary>
+    public bool Ended { get; private set; }
+
     public override bool CanRead => inner.CanRead;
 
     public override bool CanSeek => false;
@@ -21,15 +24,33 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override int Read(byte[] buffer, int offset, int count)
     {
-        var read = inner.Read(buffer, offset, count);
-        Count += read;
-        return read;
+        return Counted(inner.Read(buffer, offset, count), count == 0);
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>The read still under way, if one is (a reader that gave up on it may have left it running).</summary>
+    public Task<int>? PendingRead => _pending is { IsCompleted: false } pending ? pending : null;
+
+    private Task<int>? _pending;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var read = inner.ReadAsync(buffer, cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            return new ValueTask<int>(Counted(read.Result, buffer.IsEmpty));
+        }
+
+        var pending = CountAsync(read, buffer.IsEmpty);
+        _pending = pending;
+        return new ValueTask<int>(pending);
+    }
+
+    private async Task<int> CountAsync(ValueTask<int> read, bool empty) => Counted(await read.ConfigureAwait(false), empty);
+
+    private int Counted(int read, bool empty)
+    {
         Count += read;
+        Ended |= read == 0 && !empty;
         return read;
     }
 

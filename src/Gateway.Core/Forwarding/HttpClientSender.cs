@@ -19,6 +19,27 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
 
     public override async ValueTask<SendResult> SendAsync(Exchange exchange, UpstreamAttempt attempt)
     {
+        var hasBody = exchange.RequestContentLength > 0 || exchange.RequestBodyUnframed;
+        using var inactivity = new CancellationTokenSource(attempt.Timeout, time);
+        var body = hasBody ? new ClientBodyContent(exchange.Client.RequestBody, inactivity, attempt.Timeout) : null;
+        try
+        {
+            return await SendAsync(exchange, attempt, inactivity, body).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A backend that answered before taking the whole body leaves the copy running: the codec must be the body's
+            // only reader again before it reads (or drops) the rest, or the connection cannot be kept.
+            var stopped = body is null || await body.StopAsync().ConfigureAwait(false);
+            if (!stopped)
+            {
+                exchange.Client.Abort();
+            }
+        }
+    }
+
+    private async ValueTask<SendResult> SendAsync(Exchange exchange, UpstreamAttempt attempt, CancellationTokenSource inactivity, ClientBodyContent? body)
+    {
         var client = exchange.Client;
         var route = attempt.Route;
         var shape = route.Shape;
@@ -28,8 +49,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
             Version = route.Version,
             VersionPolicy = route.VersionPolicy,
         };
-        var hasBody = exchange.RequestContentLength > 0 || exchange.RequestBodyUnframed;
-        request.Content = hasBody || HasContentHeader(exchange) ? new StreamContent(hasBody ? client.RequestBody.AsStream(leaveOpen: true) : Stream.Null) : null;
+        request.Content = body is not null ? body : HasContentHeader(exchange) ? new ByteArrayContent([]) : null;
         var sink = new HttpRequestMessageSink(request);
         UpstreamHeaders.Write(exchange, shape, backend.HostHeader, exchange.RequestHeaders.Connection, ref sink);
         if (request.Content is { } content && exchange.RequestContentLength is long length)
@@ -37,7 +57,6 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
             content.Headers.ContentLength = length;
         }
 
-        using var inactivity = new CancellationTokenSource(attempt.Timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(inactivity.Token, client.Aborted);
         HttpResponseMessage response;
         try
@@ -46,7 +65,9 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
         {
-            return new SendResult(Classify(e, client.Aborted.IsCancellationRequested, inactivity.IsCancellationRequested, nothingReceived: true), e);
+            // A timeout while the gateway was waiting for the client's body is the client's; anything else is the backend's.
+            var failure = Classify(e, client.Aborted.IsCancellationRequested, inactivity.IsCancellationRequested, nothingReceived: true);
+            return new SendResult(failure == UpstreamFailure.Timeout && body is { WaitingForClient: true } ? UpstreamFailure.ClientBodyTimeout : failure, e);
         }
 
         using (response)
@@ -171,7 +192,12 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
 
         if (UpstreamErrors.FindBadRequest(e) is { } bad)
         {
-            return bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? UpstreamFailure.ClientBodyTooLarge : UpstreamFailure.ClientBodyFailed;
+            return bad.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => UpstreamFailure.ClientBodyTooLarge,
+                StatusCodes.Status408RequestTimeout => UpstreamFailure.ClientBodyTimeout,
+                _ => UpstreamFailure.ClientBodyFailed,
+            };
         }
 
         if (timedOut)
@@ -185,6 +211,97 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
         }
 
         return UpstreamErrors.InvalidResponse(e) || !nothingReceived ? UpstreamFailure.InvalidResponse : UpstreamFailure.Reset;
+    }
+
+    /// <summary>
+    /// The client's body as the request's content, read straight from the codec. Every piece that arrives restarts the
+    /// route's inactivity timeout, and so does the end of the body (the backend's time to answer starts then), so a slow
+    /// but steady upload never times out against the backend. The content is duplex: a backend that answers before the
+    /// body ends (an early 401 or 413) is heard at once.
+    /// </summary>
+    private sealed class ClientBodyContent(PipeReader body, CancellationTokenSource inactivity, TimeSpan timeout) : HttpContent
+    {
+        /// <summary>How long a copy that was told to stop may take to do so before the connection is given up.</summary>
+        private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
+        private readonly CancellationTokenSource _stop = new();
+        private Task? _copy;
+
+        /// <summary>The copy is waiting for the client's next bytes (not for the backend to take the last ones).</summary>
+        public bool WaitingForClient { get; private set; }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken) =>
+            _copy = CopyAsync(stream, cancellationToken);
+
+        /// <summary>Stops a copy still under way and waits for it; false when it did not stop in time (the body's state is unknown).</summary>
+        public async ValueTask<bool> StopAsync()
+        {
+            try
+            {
+                if (_copy is not { IsCompleted: false } copy)
+                {
+                    return true;
+                }
+
+                await _stop.CancelAsync().ConfigureAwait(false);
+                await copy.WaitAsync(StopTimeout).ConfigureAwait(false);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+            catch (Exception)
+            {
+                // The copy ended with an error of its own (reported through the send, if at all): it has ended.
+                return true;
+            }
+            finally
+            {
+                _stop.Dispose();
+            }
+        }
+
+        private async Task CopyAsync(Stream stream, CancellationToken cancellationToken)
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+            var cancel = linked.Token;
+            while (true)
+            {
+                WaitingForClient = true;
+                var read = await body.ReadAsync(cancel).ConfigureAwait(false);
+                WaitingForClient = false;
+                inactivity.CancelAfter(timeout);
+                try
+                {
+                    foreach (var segment in read.Buffer)
+                    {
+                        await stream.WriteAsync(segment, cancel).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    // Also when the write failed: the reader must never be left holding a read (what was not sent is dropped).
+                    body.AdvanceTo(read.Buffer.End);
+                }
+
+                if (read.IsCompleted || read.IsCanceled)
+                {
+                    await stream.FlushAsync(cancel).ConfigureAwait(false);
+                    inactivity.CancelAfter(timeout);
+                    return;
+                }
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     /// <summary>The client went away while the response was written.</summary>

@@ -19,8 +19,8 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
     {
         var context = exchange.Client.HttpContext
             ?? throw new InvalidOperationException("this request's codec has no HTTP client path");
-        CountingStream? counted = null;
-        if (exchange.RequestBodyUnframed && context.Request.Body is not CountingStream)
+        var counted = context.Request.Body as CountingStream;
+        if (counted is null && (exchange.RequestBodyUnframed || exchange.RequestContentLength > 0))
         {
             counted = new CountingStream(context.Request.Body);
             context.Request.Body = counted;
@@ -29,9 +29,19 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         var config = attempt.Route.RequestConfig with { ActivityTimeout = attempt.Timeout };
         context.Features.Set<IForwarderErrorFeature>(null);
         var error = await forwarder.SendAsync(context, attempt.Backend.Prefix, invoker, config, Transformer.Instance).ConfigureAwait(false);
-        if (counted is not null || context.Request.Body is CountingStream)
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (counted is not null)
         {
-            exchange.RequestBytes = ((CountingStream)context.Request.Body).Count;
+            if (UpstreamErrors.FindBadRequest(exception) is null && !context.RequestAborted.IsCancellationRequested)
+            {
+                // (A body that broke its framing or its limit ends the connection in Kestrel already, after its 400 or 413.)
+                await SettleBodyAsync(context, counted, exchange.RequestContentLength).ConfigureAwait(false);
+            }
+
+            if (exchange.RequestBodyUnframed)
+            {
+                exchange.RequestBytes = counted.Count;
+            }
         }
 
         if (context.Response.Body is CountingStream response)
@@ -39,13 +49,75 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
             exchange.ResponseBytes = response.Count;
         }
 
-        if (error == ForwarderError.None)
+        if (error == ForwarderError.None || (error == ForwarderError.RequestBodyDestination && context.Response.HasStarted))
         {
+            // A backend that answered and stopped taking the rest of the body (an early 413, an HTTP/2 stream reset
+            // after the answer) did nothing wrong: its answer is what the client got.
             return Transformer.HeldBack(context) is int held ? new SendResult(UpstreamFailure.HeldBack, null, held) : SendResult.Ok;
         }
 
-        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
         return new SendResult(Classify(error, exception, context), exception);
+    }
+
+    private const long MaxDrainBytes = 1024 * 1024;
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A backend that answered before the request body ended (and reset its stream) leaves the forwarder's copy cut off,
+    /// often with Kestrel's body reader left holding a read; Kestrel, draining the body after the request, can then take
+    /// the rest of the body for the next request. So the rest is read here, up to 1 MiB within 5 s, and the connection is
+    /// closed when that does not reach the body's end exactly (a body left mid-read cannot be read on at all): after the
+    /// response when it has not started (so the client still gets the gateway's answer), at once when it has. Never a
+    /// request parsed out of a body.
+    /// </summary>
+    private static async ValueTask SettleBodyAsync(HttpContext context, CountingStream body, long? length)
+    {
+        if (length is long expected ? body.Count >= expected : body.Ended)
+        {
+            return;
+        }
+
+        var settled = false;
+        if (!context.RequestAborted.IsCancellationRequested)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(DrainTimeout);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                if (body.PendingRead is { } abandoned)
+                {
+                    // The forwarder's last read, left running: its bytes are the body's, and they go too.
+                    await abandoned.WaitAsync(timeout.Token).ConfigureAwait(false);
+                }
+
+                var start = body.Count;
+                while (body.Count - start <= MaxDrainBytes && await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false) > 0)
+                {
+                }
+
+                settled = body.Ended && (length is not long total || body.Count == total);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException or InvalidOperationException)
+            {
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        if (settled)
+        {
+            return;
+        }
+
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        Hosting.KestrelChannel.CloseAfterResponse(context);
     }
 
     private static UpstreamFailure Classify(ForwarderError error, Exception? exception, HttpContext context) => error switch

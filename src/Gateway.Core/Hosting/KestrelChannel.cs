@@ -49,8 +49,30 @@ internal sealed class KestrelChannel(HttpContext context) : IClientChannel
             RequestBodyUnframed = request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true,
         };
         context.Features.Set(exchange);
+        if (context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.ContainsKey(Http1.NativeConnection.HandedOver) == true)
+        {
+            // Handed over by the native codec for a WebSocket upgrade: unless it switches protocols, this is the
+            // connection's last request, so the rest of it is never read by a parser looser than the codec's.
+            CloseAfterResponse(context);
+        }
+
         return exchange;
     }
+
+    /// <summary>
+    /// Makes this response the connection's last (<c>Connection: close</c>, unless it switches protocols). Set as the
+    /// response starts, so that it survives whatever clears the response before the gateway's own answer is written.
+    /// </summary>
+    public static void CloseAfterResponse(HttpContext context) => context.Response.OnStarting(static state =>
+    {
+        var response = ((HttpContext)state).Response;
+        if (response.StatusCode != StatusCodes.Status101SwitchingProtocols)
+        {
+            response.Headers.Connection = "close";
+        }
+
+        return Task.CompletedTask;
+    }, context);
 
     public void LimitRequestBody(long max)
     {

@@ -27,6 +27,9 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     /// <summary>Most bytes of a request body the codec reads and drops after the response, to keep the connection.</summary>
     private const long MaxDrainBytes = 1024 * 1024;
 
+    /// <summary>The connection item that marks a connection handed to Kestrel's HTTP layer.</summary>
+    public static readonly object HandedOver = new();
+
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a connection closed on an unread body keeps reading before it goes.</summary>
@@ -59,7 +62,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         _context = context;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
-        _body = new RequestBodyReader(this, _input);
+        _body = new RequestBodyReader(this, _input, codec.Time);
         _bodyWriter = new ResponseBodyWriter(this, _output);
         _timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, codec.Time);
         _peer = ClientAddress.Normalize((context.RemoteEndPoint as IPEndPoint)?.Address);
@@ -190,6 +193,8 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         var leading = 0;
         var searched = 0;
         _idle = true;
+        // Paired with the fence in RequestClose: either this read sees the drain, or the drain sees the connection idle.
+        Interlocked.MemoryBarrier();
         ArmTimeout(first ? _codec.HeaderTimeout : _codec.KeepAliveTimeout);
         try
         {
@@ -247,8 +252,10 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
                 {
                     if (_head.Upgrade)
                     {
-                        // Nothing of this request is consumed: Kestrel's HTTP layer reads it from the start.
+                        // Nothing of this request is consumed: Kestrel's HTTP layer reads it from the start. It is marked, so
+                        // that Kestrel's (looser) parser never reads another request on it unless it switched protocols.
                         _input.AdvanceTo(buffer.Start, buffer.Start);
+                        _context.Items[HandedOver] = true;
                         return new Next(NextKind.HandOver);
                     }
 
@@ -465,8 +472,9 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
 
             return true;
         }
-        catch (Exception e) when (e is OperationCanceledException or BadHttpRequestException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or BadHttpRequestException or IOException or InvalidOperationException)
         {
+            // (InvalidOperationException: a reader of the body left a read open; the rest of the body cannot be told apart.)
             return false;
         }
         finally
@@ -539,7 +547,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         }
 
         var writer = new HeadWriter(_output);
-        writer.StatusLine(_head.Http10, status);
+        writer.StatusLine(status);
         var headers = _responseHeaders;
         for (var i = 0; i < headers.Count; i++)
         {
@@ -603,7 +611,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
             _ => "urn:gateway:problem:bad-request",
         }, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(error.Status), error.Detail, null);
         var writer = new HeadWriter(_output);
-        writer.StatusLine(http10: false, error.Status);
+        writer.StatusLine(error.Status);
         writer.Header(HeaderNames.ContentType, Problems.ContentType);
         writer.Header(HeaderNames.CacheControl, "no-store");
         writer.ContentLength(body.Length);
@@ -617,6 +625,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     private void RequestClose()
     {
         _draining = true;
+        Interlocked.MemoryBarrier();
         if (_idle)
         {
             // Waiting for a request that has not begun: stop waiting, the connection closes.
@@ -633,9 +642,10 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     /// <summary>Writes head lines as bytes into the output.</summary>
     private readonly ref struct HeadWriter(PipeWriter output)
     {
-        public void StatusLine(bool http10, int status)
+        /// <summary>Always <c>HTTP/1.1</c>, also to an HTTP/1.0 client (RFC 9110 section 6.2: the highest version the server speaks).</summary>
+        public void StatusLine(int status)
         {
-            Raw(http10 ? "HTTP/1.0 "u8 : "HTTP/1.1 "u8);
+            Raw("HTTP/1.1 "u8);
             Number(status);
             Raw(" "u8);
             Ascii(Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } reason ? reason : "Unknown");

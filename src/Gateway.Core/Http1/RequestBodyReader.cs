@@ -9,9 +9,17 @@ namespace Gateway.Http1;
 /// connection's buffer, and a chunked body is handed out one chunk's data at a time with the framing consumed in
 /// between, so no byte is copied. Chunked framing is read strictly: hex sizes only, bounded extensions and trailers,
 /// CRLF everywhere. The first read of a request that asked for <c>Expect: 100-continue</c> sends the interim answer.
+/// A body must keep arriving at <see cref="MinBytesPerSecond"/> or more (counting only the time spent waiting for it,
+/// after a grace period), as on Kestrel's path: a client trickling bytes cannot hold a connection and a backend's.
 /// </summary>
-internal sealed class RequestBodyReader(NativeConnection connection, PipeReader input) : PipeReader
+internal sealed class RequestBodyReader(NativeConnection connection, PipeReader input, TimeProvider time) : PipeReader
 {
+    /// <summary>The slowest a body may arrive, in bytes per second of waiting for it (Kestrel's default too).</summary>
+    public const double MinBytesPerSecond = 240;
+
+    /// <summary>Waiting for the body this long is allowed whatever the rate.</summary>
+    public static readonly TimeSpan RateGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>Most bytes of one chunk-size line (size and extensions).</summary>
     private const int MaxChunkLine = 1024;
 
@@ -35,6 +43,7 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
     private int _trailerBytes;
     private bool _completed;
     private ReadOnlySequence<byte> _handedOut;
+    private TimeSpan _waited;
 
     /// <summary>The whole body has been read (the connection is at the next request).</summary>
     public bool IsDone => _framing == RequestFraming.None || _state == State.Done;
@@ -55,6 +64,7 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
         _trailerBytes = 0;
         _completed = false;
         _handedOut = default;
+        _waited = TimeSpan.Zero;
         Failed = false;
     }
 
@@ -67,8 +77,9 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
         {
             return await ReadBodyAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
         {
+            // (A canceled read consumed nothing: the body is where it was, and the rest can still be read or dropped.)
             Failed = true;
             throw;
         }
@@ -84,7 +95,24 @@ internal sealed class RequestBodyReader(NativeConnection connection, PipeReader 
         await connection.SendContinueAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var pending = input.ReadAsync(cancellationToken);
+            ReadResult read;
+            if (pending.IsCompleted)
+            {
+                read = pending.Result;
+            }
+            else
+            {
+                var started = time.GetTimestamp();
+                read = await pending.ConfigureAwait(false);
+                _waited += time.GetElapsedTime(started);
+                if (_waited > RateGrace && _read + read.Buffer.Length < MinBytesPerSecond * _waited.TotalSeconds)
+                {
+                    input.AdvanceTo(read.Buffer.Start);
+                    throw new BadHttpRequestException("The request body is arriving too slowly.", StatusCodes.Status408RequestTimeout);
+                }
+            }
+
             if (read.IsCanceled)
             {
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);

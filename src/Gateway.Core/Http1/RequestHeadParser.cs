@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
+using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Http1;
@@ -40,7 +42,7 @@ internal sealed class RequestHead
     /// <summary><c>Expect: 100-continue</c>: the client waits for an interim answer before it sends the body.</summary>
     public bool ExpectContinue { get; set; }
 
-    /// <summary>The client asks to switch protocols (WebSocket, h2c): Kestrel's HTTP layer takes the connection.</summary>
+    /// <summary>A WebSocket upgrade (<c>GET</c>, <c>Connection: upgrade</c>, <c>Upgrade: websocket</c>): Kestrel's HTTP layer takes the connection.</summary>
     public bool Upgrade { get; set; }
 
     public void Reset()
@@ -327,15 +329,12 @@ internal static class RequestHeadParser
                 return Fail(out error, 400, "The request has both Content-Length and Transfer-Encoding.");
             }
 
-            var codings = string.Join(',', transferEncoding.ToArray()).Split(',', StringSplitOptions.TrimEntries);
-            if (!string.Equals(codings[^1], "chunked", StringComparison.OrdinalIgnoreCase))
+            switch (FramingHeaders.Classify(transferEncoding))
             {
-                return Fail(out error, 400, "The request's Transfer-Encoding does not end in chunked.");
-            }
-
-            if (codings.Length > 1)
-            {
-                return Fail(out error, StatusCodes.Status501NotImplemented, "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own.");
+                case TransferCoding.Malformed:
+                    return Fail(out error, 400, "The request's Transfer-Encoding does not end in chunked.");
+                case TransferCoding.Unsupported:
+                    return Fail(out error, StatusCodes.Status501NotImplemented, "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own.");
             }
 
             head.Framing = RequestFraming.Chunked;
@@ -351,24 +350,23 @@ internal static class RequestHeadParser
             head.Framing = length > 0 ? RequestFraming.ContentLength : RequestFraming.None;
         }
 
-        foreach (var value in headers[HeaderNames.Connection])
+        if (!FramingHeaders.TryReadConnection(headers[HeaderNames.Connection], out var close, out var keepAlive, out var upgrade))
         {
-            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (token.Equals("close", StringComparison.OrdinalIgnoreCase))
-                {
-                    head.KeepAlive = false;
-                }
-                else if (token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && head.Http10)
-                {
-                    head.KeepAlive = true;
-                }
-                else if (token.Equals("upgrade", StringComparison.OrdinalIgnoreCase) && headers.ContainsKey(HeaderNames.Upgrade))
-                {
-                    head.Upgrade = true;
-                }
-            }
+            return Fail(out error, 400, "The Connection header is not a list of tokens.");
         }
+
+        if (close)
+        {
+            head.KeepAlive = false;
+        }
+        else if (keepAlive && head.Http10)
+        {
+            head.KeepAlive = true;
+        }
+
+        // Only a WebSocket upgrade leaves the codec (for Kestrel's HTTP layer, which serves it): any other Upgrade is a
+        // plain request here, its Upgrade and Connection headers dropped as hop-by-hop on the way to the backend.
+        head.Upgrade = upgrade && HttpMethods.IsGet(head.Method) && IsWebSocket(headers[HeaderNames.Upgrade]);
 
         var expect = headers[HeaderNames.Expect];
         head.ExpectContinue = !head.Http10 && expect.Count == 1 && string.Equals(expect[0], "100-continue", StringComparison.OrdinalIgnoreCase);
@@ -417,6 +415,23 @@ internal static class RequestHeadParser
 
         var port = host[(end + 1)..];
         return host[end] == ':' && port.Length is >= 1 and <= 5 && !port.ContainsAnyExceptInRange('0', '9') && int.Parse(port, CultureInfo.InvariantCulture) <= 65535;
+    }
+
+    private static bool IsWebSocket(StringValues upgrade)
+    {
+        foreach (var value in upgrade)
+        {
+            var text = (value ?? "").AsSpan();
+            foreach (var range in text.Split(','))
+            {
+                if (FramingHeaders.Trim(text[range]).Equals("websocket", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The authority of an absolute-form target (<c>http://host:port/path</c>), or null for any other form.</summary>

@@ -58,17 +58,14 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
                 return Refuse(exchange, Problems.BadRequest(exchange, "The request has both Content-Length and Transfer-Encoding."));
             }
 
-            var codings = string.Join(',', transferEncoding.ToArray()).Split(',', StringSplitOptions.TrimEntries);
-            if (!string.Equals(codings[^1], "chunked", StringComparison.OrdinalIgnoreCase))
+            switch (FramingHeaders.Classify(transferEncoding))
             {
-                // RFC 9112 section 6.3: a request whose last coding is not chunked cannot be framed at all.
-                return Refuse(exchange, Problems.BadRequest(exchange, "The request's Transfer-Encoding does not end in chunked."));
-            }
-
-            if (codings.Length > 1)
-            {
-                return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status501NotImplemented, "urn:gateway:problem:transfer-coding", "Not Implemented",
-                    "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own."));
+                case TransferCoding.Malformed:
+                    // RFC 9112 section 6.3: a request whose last coding is not chunked cannot be framed at all.
+                    return Refuse(exchange, Problems.BadRequest(exchange, "The request's Transfer-Encoding does not end in chunked."));
+                case TransferCoding.Unsupported:
+                    return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status501NotImplemented, "urn:gateway:problem:transfer-coding", "Not Implemented",
+                        "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own."));
             }
         }
         else if (headers["Content-Length"].Count > 0 && !IsPlainLength(headers["Content-Length"]))

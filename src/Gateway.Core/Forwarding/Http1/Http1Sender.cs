@@ -242,7 +242,7 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
 
         private static UpstreamFailure ClientBodyFailure(Exception exception) => exception switch
         {
-            TimeoutException => UpstreamFailure.ClientBodyTimeout,
+            TimeoutException or BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => UpstreamFailure.ClientBodyTimeout,
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => UpstreamFailure.ClientBodyTooLarge,
             _ => UpstreamFailure.ClientBodyFailed,
         };
