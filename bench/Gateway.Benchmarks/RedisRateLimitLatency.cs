@@ -16,9 +16,9 @@ internal static class RedisRateLimitLatency
         foreach (var algorithm in new[] { "sliding_window", "fixed_window", "token_bucket" })
         {
             await using var connection = new RedisConnection(url, TimeSpan.FromSeconds(2));
-            var store = new RedisRateLimitStore(connection, "bench:", RateLimiter.Parse(algorithm));
+            var store = new RedisRateLimitStore(connection, "bench:", RateLimiter.Parse(algorithm), TimeProvider.System);
             var limit = new CompiledLimit(0, "route:bench:0", new RateLimitRule { Dimension = "ip", Requests = 1_000_000, WindowSecs = 60 });
-            await store.ConnectAsync();
+            await store.StartAsync(TimeSpan.FromSeconds(10), _ => { });
             for (var i = 0; i < 500; i++)
             {
                 await store.AcquireAsync(limit, "warm");

@@ -36,7 +36,10 @@ internal sealed class AuthServices
                 var key = new ApiKeyStoreKey(redis.Url, redis.Prefix ?? RedisApiKeyStore.DefaultPrefix, apiKey.CacheSecs, redis.TimeoutMs ?? RedisApiKeyStore.DefaultTimeoutMs);
                 // The connection is named by every snapshot that uses it, not only the one that made the store.
                 var connection = state.Redis(key.Url, key.TimeoutMs);
-                store = state.ApiKeyStores.GetOrAdd(key, k => new RedisApiKeyStore(connection, k.Prefix, TimeSpan.FromSeconds(k.CacheSecs), state.Time, logger));
+                store = state.ApiKeyStores.GetOrAdd(key, k => new RedisApiKeyStore(connection, k.Prefix, TimeSpan.FromSeconds(k.CacheSecs), state.Time, logger)
+                {
+                    StartupWait = redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait,
+                });
             }
 
             ApiKey = new ApiKeyAuthenticator(apiKey, store);
@@ -49,6 +52,13 @@ internal sealed class AuthServices
 
     public IdentityHeaders IdentityHeaders { get; }
 
-    /// <summary>Loads JWKS keys and opens the key store ahead of the first request (failures are logged and retried on demand).</summary>
-    public Task WarmUpAsync() => Task.WhenAll(Jwt?.WarmUpAsync() ?? Task.CompletedTask, ApiKey?.Store?.WarmUpAsync() ?? Task.CompletedTask);
+    /// <summary>
+    /// Loads JWKS keys (in the background: failures are logged and retried on demand) and starts the key store; the task
+    /// is the key store's start-up, which the gateway's readiness waits for.
+    /// </summary>
+    public Task WarmUpAsync()
+    {
+        _ = Jwt?.WarmUpAsync();
+        return ApiKey?.Store?.StartAsync() ?? Task.CompletedTask;
+    }
 }

@@ -69,7 +69,7 @@ internal static class AuthValidator
             ValidationRules.NotNegative(d, "auth.api_key.cache_secs", apiKey.CacheSecs);
             if (apiKey.Redis is { } redis)
             {
-                ValidationRules.RedisUrl(d, "auth.api_key.redis.url", redis.Url);
+                ValidationRules.Redis(d, "auth.api_key.redis", redis);
             }
         }
 

@@ -20,7 +20,8 @@ internal readonly record struct StoreLookup(StoreOutcome Outcome, ApiKeyIdentity
 /// with fields <c>name</c>, <c>roles</c> (comma-separated), <c>tier</c>, <c>created</c>. Keys written by the earlier
 /// gateway (<c>{prefix}{key}</c> holding the key's description) are still accepted. Look-ups go through a local
 /// cache (positive and negative, <c>cache_secs</c>), so a key added or revoked in Redis takes effect within that
-/// time; while Redis is unreachable a key seen recently keeps working and an unknown one gets 503.
+/// time; while Redis is unreachable (by <see cref="RedisHealth"/>'s rules, as for the rate limiter) a key seen
+/// recently keeps working and an unknown one gets 503, without waiting on Redis.
 /// </summary>
 internal sealed partial class RedisApiKeyStore : IAsyncDisposable
 {
@@ -55,6 +56,7 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
         _cacheTime = cacheTime;
         _time = time;
         _logger = logger;
+        Health = new RedisHealth(time);
     }
 
     public string Prefix { get; }
@@ -69,10 +71,27 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
             return entry.Identity is null ? new StoreLookup(StoreOutcome.NotFound, null) : new StoreLookup(StoreOutcome.Found, entry.Identity);
         }
 
+        if (!Health.WhenStarted.IsCompleted)
+        {
+            await StartAsync().ConfigureAwait(false);
+        }
+
+        if (Health.ShouldSkip())
+        {
+            return Stale(cached, entry, now);
+        }
+
         try
         {
             // The deadline covers connecting too: a Redis that is down costs one timeout, not a connect attempt.
             var identity = await LoadAsync(hex, key).WaitAsync(_commandTimeout).ConfigureAwait(false);
+            Health.Succeeded(_logger, static logger =>
+            {
+                if (logger is not null)
+                {
+                    Log.Reachable(logger);
+                }
+            });
             if (_cache.Count >= MaxCachedKeys)
             {
                 _cache.Clear();
@@ -81,22 +100,30 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
             _cache[hex] = (identity, now);
             return identity is null ? new StoreLookup(StoreOutcome.NotFound, null) : new StoreLookup(StoreOutcome.Found, identity);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception e) when (RedisHealth.Classify(e) is { } failure)
         {
-            if (_logger is not null)
+            Health.Failed(failure, (Logger: _logger, Error: e), static state =>
             {
-                Log.Unreachable(_logger, e.GetType().Name);
-            }
-
-            // A key seen recently keeps working while Redis is away; an unknown one cannot be decided.
-            if (cached && entry.Identity is not null && _time.GetElapsedTime(entry.Stored, now) < StaleLimit)
-            {
-                return new StoreLookup(StoreOutcome.Found, entry.Identity);
-            }
-
-            return new StoreLookup(StoreOutcome.Unavailable, null);
+                if (state.Logger is not null)
+                {
+                    Log.Unreachable(state.Logger, state.Error.GetType().Name);
+                }
+            });
+            return Stale(cached, entry, now);
         }
     }
+
+    /// <summary>Without an answer from Redis: a key seen recently keeps working; an unknown one cannot be decided.</summary>
+    private StoreLookup Stale(bool cached, (ApiKeyIdentity? Identity, long Stored) entry, long now) =>
+        cached && entry.Identity is not null && _time.GetElapsedTime(entry.Stored, now) < StaleLimit
+            ? new StoreLookup(StoreOutcome.Found, entry.Identity)
+            : new StoreLookup(StoreOutcome.Unavailable, null);
+
+    /// <summary>How long start-up waits to reach Redis before the gateway reports ready anyway.</summary>
+    public TimeSpan StartupWait { get; init; } = RedisHealth.DefaultStartupWait;
+
+    /// <summary>Whether Redis can be relied on (kept across reloads with the store).</summary>
+    public RedisHealth Health { get; }
 
     private async Task<ApiKeyIdentity?> LoadAsync(string hex, string key)
     {
@@ -226,24 +253,27 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
 
     private ValueTask<ConnectionMultiplexer> ConnectAsync() => _redis.GetAsync();
 
-    /// <summary>Opens the connection ahead of the first look-up (failures are retried by the client).</summary>
-    public async Task WarmUpAsync()
-    {
-        try
+    /// <summary>Reaches Redis ahead of the first look-up (see <see cref="RedisHealth"/>); a start-up that gives up is logged once.</summary>
+    public Task StartAsync() => Health.StartAsync(async () => await (await ConnectAsync().ConfigureAwait(false)).GetDatabase().PingAsync().ConfigureAwait(false),
+        StartupWait, reached =>
         {
-            await ConnectAsync().ConfigureAwait(false);
-        }
-        catch (RedisException)
-        {
-            // Reported on the first look-up that needs it.
-        }
-    }
+            if (!reached && _logger is not null)
+            {
+                Log.NotReached(_logger, StartupWait.TotalSeconds);
+            }
+        });
 
     public ValueTask DisposeAsync() => _ownsConnection ? _redis.DisposeAsync() : ValueTask.CompletedTask;
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "API key store (Redis) unreachable: {Error}")]
+        [LoggerMessage(1, LogLevel.Warning, "API key store: Redis is unreachable ({Error}); keys seen in the last 5 minutes keep working, others get 503")]
         public static partial void Unreachable(ILogger logger, string error);
+
+        [LoggerMessage(2, LogLevel.Information, "API key store: Redis is reachable again")]
+        public static partial void Reachable(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "API key store: Redis is unreachable (not reached within {Seconds} s of start-up); unknown keys get 503 until it is")]
+        public static partial void NotReached(ILogger logger, double seconds);
     }
 }

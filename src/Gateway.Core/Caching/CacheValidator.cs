@@ -41,7 +41,7 @@ internal static class CacheValidator
 
         if (cache.Redis is { } redis)
         {
-            ValidationRules.RedisUrl(d, path + ".redis.url", redis.Url);
+            ValidationRules.Redis(d, path + ".redis", redis);
         }
     }
 }

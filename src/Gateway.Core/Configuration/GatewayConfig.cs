@@ -95,6 +95,9 @@ internal sealed record RedisConfig
 
     /// <summary>How long one Redis call may take before the gateway gives up on it (default depends on the use).</summary>
     public int? TimeoutMs { get; init; }
+
+    /// <summary>How long start-up waits to reach Redis before the gateway reports ready anyway (default 5).</summary>
+    public double? StartupWaitSecs { get; init; }
 }
 
 internal sealed record AdminConfig

@@ -184,35 +184,43 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             host._watcher.Follow(config.HotReload);
         }
 
-        WarmUp(runtime);
-        reloader.Applied += WarmUp;
-        lifecycle.MarkReady();
+        // Ready once what the first requests need has been reached (Redis, within its start-up wait).
+        var warming = WarmUp(runtime);
+        reloader.Applied += static applied => _ = WarmUp(applied);
+        _ = warming.ContinueWith(static (_, state) => ((Lifecycle)state!).MarkReady(), lifecycle, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return host;
     }
 
     /// <summary>Reloads the config file now (SIGHUP).</summary>
     public ReloadResult Reload(string trigger) => Reloader.Reload(trigger);
 
-    /// <summary>Opens what the first requests would otherwise wait for (JWKS keys, Redis connections).</summary>
-    private static void WarmUp(RuntimeConfig runtime)
+    /// <summary>
+    /// Opens what the first requests would otherwise wait for (JWKS keys, Redis connections and scripts); the task ends
+    /// when every Redis user has reached its server or given up (bounded by its start-up wait).
+    /// </summary>
+    private static Task WarmUp(RuntimeConfig runtime)
     {
+        Task auth = Task.CompletedTask, limits = Task.CompletedTask;
         foreach (var route in runtime.Routes)
         {
-            if (route.Policy<Authentication.AuthPolicy>() is { } auth)
+            if (route.Policy<Authentication.AuthPolicy>() is { } policy)
             {
-                _ = auth.Services.WarmUpAsync();
+                auth = policy.Services.WarmUpAsync();
                 break;
             }
         }
 
         foreach (var route in runtime.Routes)
         {
-            if (route.Policy<RateLimiting.RouteRateLimits>() is { } limits)
+            if (route.Policy<RateLimiting.RouteRateLimits>() is { } policy)
             {
-                _ = limits.Limiter.WarmUpAsync();
+                limits = policy.Limiter.WarmUpAsync();
                 break;
             }
         }
+
+        return Task.WhenAll(auth, limits);
     }
 
     /// <summary>

@@ -27,11 +27,7 @@ internal static class RateLimitValidator
 
             if (rl.Redis is { } redis)
             {
-                ValidationRules.RedisUrl(d, "rate_limiting.redis.url", redis.Url);
-                if (redis.TimeoutMs is int timeout)
-                {
-                    ValidationRules.InRange(d, "rate_limiting.redis.timeout_ms", timeout, 1, 10_000);
-                }
+                ValidationRules.Redis(d, "rate_limiting.redis", redis);
             }
 
             if (!rl.Enabled && (rl.Global.Count > 0 || config.Routes.Any(r => r.RateLimit is { Count: > 0 })))

@@ -21,7 +21,9 @@ internal readonly record struct RedisLimitKey(string Url, string Prefix, LimitAl
 /// The counters themselves are live state (<see cref="RateLimitState"/>, <see cref="RedisRateLimitStore"/>) that
 /// outlives the snapshot. While Redis is unreachable, <c>failure_mode: open</c> falls back to the in-memory limiter
 /// and <c>closed</c> answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (50 ms by default), and each
-/// change between reachable and unreachable is logged once and counted.
+/// change between reachable and unreachable is logged once and counted. What counts as unreachable, and start-up, are
+/// <see cref="Redis.RedisHealth"/>'s rules. A single call that failed without Redis counting as unreachable may still
+/// have been counted by Redis: with <c>open</c> its request passes that limit without being counted again locally.
 /// </summary>
 internal sealed partial class RateLimiter
 {
@@ -31,12 +33,11 @@ internal sealed partial class RateLimiter
     private readonly RedisRateLimitStore? _redis;
     private readonly bool _failOpen;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
+    private readonly TimeSpan _startupWait;
 
     public RateLimiter(RateLimitingConfig? config, LiveState state)
     {
         _logger = state.Loggers.CreateLogger("Gateway.RateLimiting");
-        _time = state.Time;
         _failOpen = config?.FailureMode != "closed";
         LocalAlgorithm = Parse(config?.LocalAlgorithm ?? "token_bucket");
         _local = state.RateLimits.Local(LocalAlgorithm, config?.MaxKeys ?? 100_000);
@@ -44,7 +45,8 @@ internal sealed partial class RateLimiter
         {
             var key = new RedisLimitKey(redis.Url, redis.Prefix ?? RedisRateLimitStore.DefaultPrefix, Parse(config.Algorithm), redis.TimeoutMs ?? DefaultRedisTimeoutMs);
             var connection = state.Redis(key.Url, key.TimeoutMs);
-            _redis = state.RedisRateLimits.GetOrAdd(key, k => new RedisRateLimitStore(connection, k.Prefix, k.Algorithm));
+            _redis = state.RedisRateLimits.GetOrAdd(key, k => new RedisRateLimitStore(connection, k.Prefix, k.Algorithm, state.Time));
+            _startupWait = redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait;
         }
     }
 
@@ -89,9 +91,16 @@ internal sealed partial class RateLimiter
     public async ValueTask<RateLimitOutcome> EvaluateAsync(CompiledLimit[] limits, Exchange exchange)
     {
         var redis = _redis!;
-        if (redis.Reachability.RecentlyDown(_time))
+        if (!redis.Health.WhenStarted.IsCompleted)
         {
-            // Redis failed a moment ago: do not spend every request's budget waiting on it again.
+            // Start-up has not reached Redis yet: wait for it (bounded by the start-up wait), so that the first requests
+            // are counted where later ones are.
+            await WarmUpAsync().ConfigureAwait(false);
+        }
+
+        if (redis.Health.ShouldSkip())
+        {
+            // Redis is unreachable: do not spend every request's budget waiting on it again.
             return _failOpen ? EvaluateLocal(limits, exchange) : Unavailable(limits);
         }
 
@@ -116,22 +125,31 @@ internal sealed partial class RateLimiter
             try
             {
                 outcome = Combine(outcome, limits[i], await decisions[i].ConfigureAwait(false));
-                redis.Reachability.MarkUp(_logger, static logger =>
+                redis.Health.Succeeded(_logger, static logger =>
                 {
                     RateLimitMetrics.Transition("up");
                     Log.RedisUp(logger);
                 });
             }
-            catch (Exception e) when (e is TimeoutException or StackExchange.Redis.RedisException or ObjectDisposedException
-                or OperationCanceledException && !exchange.Client.Aborted.IsCancellationRequested)
+            catch (Exception e) when (Redis.RedisHealth.Classify(e) is not null
+                || (e is OperationCanceledException && !exchange.Client.Aborted.IsCancellationRequested))
             {
-                MarkDown(redis, e);
+                var down = redis.Health.Failed(Redis.RedisHealth.Classify(e) ?? Redis.RedisFailure.Slow, (Limiter: this, Error: e), static state =>
+                {
+                    RateLimitMetrics.Transition("down");
+                    Log.RedisDown(state.Limiter._logger, state.Error.GetType().Name, state.Limiter.FallbackAction);
+                });
                 if (!_failOpen)
                 {
                     return Unavailable(limits);
                 }
 
-                outcome = Combine(outcome, limits[i], _local.Acquire(limits[i], partitions[i]!));
+                if (down)
+                {
+                    outcome = Combine(outcome, limits[i], _local.Acquire(limits[i], partitions[i]!));
+                }
+
+                // Otherwise one slow call: Redis may have counted this request, so it passes this limit uncounted here.
             }
         }
 
@@ -160,29 +178,22 @@ internal sealed partial class RateLimiter
             : current;
     }
 
-    private void MarkDown(RedisRateLimitStore redis, Exception error) =>
-        redis.Reachability.MarkDown(_time, (Limiter: this, Error: error), static state =>
-        {
-            RateLimitMetrics.Transition("down");
-            Log.RedisDown(state.Limiter._logger, state.Error.GetType().Name,
-                state.Limiter._failOpen ? "falling back to in-memory limits (failure_mode: open)" : "answering 503 (failure_mode: closed)");
-        });
+    private string FallbackAction => _failOpen ? "falling back to in-memory limits (failure_mode: open)" : "answering 503 (failure_mode: closed)";
 
-    /// <summary>Opens the Redis connection ahead of traffic, so first requests do not spend their budget connecting.</summary>
-    public async Task WarmUpAsync()
-    {
-        if (_redis is not null)
+    /// <summary>
+    /// Reaches Redis ahead of traffic (the gateway reports ready once this is done); when it cannot within the start-up
+    /// wait, the failure mode applies from then on, logged once.
+    /// </summary>
+    public Task WarmUpAsync() => _redis is null
+        ? Task.CompletedTask
+        : _redis.StartAsync(_startupWait, reached =>
         {
-            try
+            if (!reached)
             {
-                await _redis.ConnectAsync().ConfigureAwait(false);
+                RateLimitMetrics.Transition("down");
+                Log.RedisNotReached(_logger, _startupWait.TotalSeconds, FallbackAction);
             }
-            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
-            {
-                MarkDown(_redis, e);
-            }
-        }
-    }
+        });
 
     private static partial class Log
     {
@@ -191,5 +202,8 @@ internal sealed partial class RateLimiter
 
         [LoggerMessage(2, LogLevel.Information, "rate limiting: Redis is reachable again; limits are shared across replicas")]
         public static partial void RedisUp(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "rate limiting: Redis is unreachable (not reached within {Seconds} s of start-up); {Action}")]
+        public static partial void RedisNotReached(ILogger logger, double seconds, string action);
     }
 }

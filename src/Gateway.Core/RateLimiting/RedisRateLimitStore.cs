@@ -11,7 +11,7 @@ namespace Gateway.RateLimiting;
 /// that reads the clock with Redis <c>TIME</c>, so replicas with skewed clocks agree. Keys:
 /// <c>{prefix}{algorithm}:{scope}:{dimension}:{client}</c> (algorithm <c>sw</c>, <c>fw</c> or <c>tb</c>; long client values are hashed).
 /// </summary>
-internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, LimitAlgorithm algorithm)
+internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, LimitAlgorithm algorithm, TimeProvider time)
 {
     public const string DefaultPrefix = "gateway:ratelimit:";
 
@@ -98,21 +98,43 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
         RedisValue[] arguments = Algorithm == LimitAlgorithm.TokenBucket
             ? [limit.Burst, limit.Requests, windowMicros]
             : [limit.Requests, windowMicros];
-        var result = (RedisResult[])(await EvaluateAsync(Key(limit, partition), arguments).WaitAsync(redis.OperationTimeout).ConfigureAwait(false))!;
+        var call = EvaluateAsync(Key(limit, partition), arguments);
+        RedisResult answer;
+        try
+        {
+            answer = await call.WaitAsync(redis.OperationTimeout, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (call.IsCompletedSuccessfully)
+        {
+            // The answer is here, only noticed after the deadline (a busy moment): Redis has decided, so that decision holds.
+            answer = call.Result;
+        }
+
+        var result = (RedisResult[])answer!;
         var allowed = (long)result[0] == 1;
         var remaining = Math.Max(0, (long)result[1]);
         var reset = TimeSpan.FromTicks(Math.Max(0, (long)result[2]) * 10);
         return new LimitDecision(allowed, Algorithm == LimitAlgorithm.TokenBucket ? limit.Burst : limit.Requests, remaining, reset);
     }
 
-    /// <summary>Connects and loads the script, so the first real decision is one round trip.</summary>
-    public async Task ConnectAsync()
+    /// <summary>
+    /// Reaches Redis ahead of traffic (see <see cref="RedisHealth"/>): connects, loads the script (<c>SCRIPT LOAD</c>; the
+    /// client sends <c>EVALSHA</c> afterwards and the script again on <c>NOSCRIPT</c>) and makes one decision on a key of
+    /// its own, so the first request's decision is one warm round trip.
+    /// </summary>
+    public Task StartAsync(TimeSpan wait, Action<bool> onDone) => Health.StartAsync(WarmUpAsync, wait, onDone);
+
+    private static readonly CompiledLimit WarmUpLimit = new(-1, "warmup", new Configuration.RateLimitRule { Dimension = "route", Requests = 1_000_000, WindowSecs = 1 });
+
+    private async Task WarmUpAsync()
     {
         var connection = await redis.GetAsync().ConfigureAwait(false);
         foreach (var endpoint in connection.GetEndPoints())
         {
             await connection.GetServer(endpoint).ScriptLoadAsync(_script).ConfigureAwait(false);
         }
+
+        await AcquireAsync(WarmUpLimit, "warmup").ConfigureAwait(false);
     }
 
     private async Task<RedisResult> EvaluateAsync(string key, RedisValue[] arguments)
@@ -132,6 +154,6 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
         return string.Create(CultureInfo.InvariantCulture, $"{prefix}{_algorithmName}:{limit.Scope}:{limit.DimensionLabel}:{value}");
     }
 
-    /// <summary>Whether Redis answered lately: shared by every snapshot that uses this store, so a reload keeps it.</summary>
-    public RedisReachability Reachability { get; } = new();
+    /// <summary>Whether Redis can be relied on: shared by every snapshot that uses this store, so a reload keeps it.</summary>
+    public RedisHealth Health { get; } = new(time);
 }

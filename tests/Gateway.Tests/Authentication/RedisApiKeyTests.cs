@@ -91,6 +91,50 @@ public sealed class RedisApiKeyTests
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    [Fact]
+    public async Task Readiness_waits_for_the_key_store_at_start_up_and_the_outage_is_logged_once()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var dir = Directory.CreateTempSubdirectory("gateway-keys-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "gw.yaml");
+            File.WriteAllText(config, $$$"""
+                server: {host: 127.0.0.1, port: 0}
+                admin: {port: 0}
+                auth:
+                  api_key:
+                    keys: {"emergency_key_123": "Emergency access key"}
+                    redis: {url: "redis://127.0.0.1:{{{RawBackend.ClosedPort()}}}", startup_wait_secs: 1}
+                routes:
+                  - {path: /data, backend: "{{{backend.Url}}}", auth: {required: true, methods: [apikey]}}
+                """);
+            await using var process = GatewayProcess.Start(dir, "run", "--config", config);
+            using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await process.WaitForAdminListeningAsync()}") };
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await admin.GetAsync("/readyz")).StatusCode);
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while ((await admin.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/readyz")).StatusCode);
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await process.WaitForListeningAsync()}") };
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(WithKey("emergency_key_123"))).StatusCode);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.SendAsync(WithKey("gw_unknown_key_0001"))).StatusCode);
+            }
+
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(process.Stdout, "API key store: Redis is unreachable"));
+            Assert.Contains("not reached within 1 s of start-up", process.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [SkippableFact]
     public async Task Keys_cli_adds_lists_and_revokes()
     {

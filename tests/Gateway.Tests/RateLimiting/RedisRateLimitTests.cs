@@ -10,21 +10,21 @@ public sealed class RedisRateLimitTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string Config(RedisServer redis, string backend, string algorithm, string failureMode = "open", int requests = 20, int timeoutMs = 50) => WriteConfig($$$"""
+    private string Config(RedisServer redis, string backend, string algorithm, string failureMode = "open", int requests = 20, int? timeoutMs = null) => WriteConfig($$$"""
         server: {host: 127.0.0.1, port: 0}
         admin: {port: 0}
         logging: {access_log: false}
         rate_limiting:
           algorithm: {{{algorithm}}}
           failure_mode: {{{failureMode}}}
-          redis: {url: "{{{redis.Url}}}", prefix: "rl-test:{{{algorithm}}}:", timeout_ms: {{{timeoutMs}}}}
+          redis: {url: "{{{redis.Url}}}", prefix: "rl-test:{{{algorithm}}}:"{{{(timeoutMs is int t ? $", timeout_ms: {t}" : "")}}}}
         routes:
           - path: /limited
             backend: "{{{backend}}}"
             rate_limit: [{dimension: route, requests: {{{requests}}}, window_secs: 3600}]
-          - path: /warm
-            mock: {status: 204}
-            rate_limit: [{dimension: ip, requests: 1000000, window_secs: 3600}]
+          - path: /tenant
+            backend: "{{{backend}}}"
+            rate_limit: [{dimension: "header:X-Tenant", requests: {{{requests}}}, window_secs: 60}]
         """);
 
     private string WriteConfig(string yaml)
@@ -34,35 +34,29 @@ public sealed class RedisRateLimitTests : IDisposable
         return path;
     }
 
+    /// <summary>Starts the gateways together and returns as soon as each listens: no waiting for them to reach Redis.</summary>
     private static async Task<(GatewayProcess Process, HttpClient Client)[]> StartGatewaysAsync(string config, int count)
     {
+        var processes = Enumerable.Range(0, count).Select(_ => GatewayProcess.Start(Paths.Repository, "run", "--config", config)).ToArray();
         var gateways = new (GatewayProcess, HttpClient)[count];
         for (var i = 0; i < count; i++)
         {
-            var process = GatewayProcess.Start(Paths.Repository, "run", "--config", config);
-            var port = await process.WaitForListeningAsync();
-            gateways[i] = (process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
-        }
-
-        // Until a gateway has reached Redis it limits locally (failure_mode: open); wait for every one to count in Redis,
-        // and open the client connections the burst below will use.
-        foreach (var (process, client) in gateways)
-        {
-            await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => client.GetAsync("/warm")));
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (DateTime.UtcNow < deadline)
-            {
-                await client.GetAsync("/warm");
-                if (!process.Stdout.Contains("Redis is unreachable", StringComparison.Ordinal) || process.Stdout.Contains("reachable again", StringComparison.Ordinal))
-                {
-                    break;
-                }
-
-                await Task.Delay(100);
-            }
+            var port = await processes[i].WaitForListeningAsync();
+            gateways[i] = (processes[i], new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
         }
 
         return gateways;
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static async Task StopAsync((GatewayProcess Process, HttpClient Client)[] gateways)
@@ -82,8 +76,9 @@ public sealed class RedisRateLimitTests : IDisposable
     {
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await TestBackend.StartEchoAsync();
-        // Exactness is a property of the shared, atomic scripts; a generous deadline keeps this loaded 2-core test machine
-        // from timing out a call and falling back to local limits (what failure_mode: open is for).
+        // Exactness is a property of the shared, atomic scripts. All 90 requests at once in three fresh processes on this
+        // 2-core machine can take a call past the default 50 ms (whose request then passes uncounted, as failure_mode:
+        // open says): a generous deadline keeps this test about the scripts.
         var gateways = await StartGatewaysAsync(Config(redis, backend.Url, algorithm, timeoutMs: 2000), 3);
         try
         {
@@ -101,6 +96,133 @@ public sealed class RedisRateLimitTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task Replicas_started_together_admit_exactly_the_limit_from_their_first_request_in_every_burst()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateways = await StartGatewaysAsync(Config(redis, backend.Url, "sliding_window", requests: 30), 3);
+        try
+        {
+            for (var burst = 0; burst < 5; burst++)
+            {
+                // 120 requests over the three, 24 in flight at once, each burst on a fresh key; the first right after start-up.
+                var tenant = $"burst-{burst}-{Guid.NewGuid():N}";
+                using var inFlight = new SemaphoreSlim(24);
+                var statuses = await Task.WhenAll(Enumerable.Range(0, 120).Select(async i =>
+                {
+                    await inFlight.WaitAsync();
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Get, "/tenant");
+                        request.Headers.Add("X-Tenant", tenant);
+                        using var response = await gateways[i % 3].Client.SendAsync(request);
+                        return response.StatusCode;
+                    }
+                    finally
+                    {
+                        inFlight.Release();
+                    }
+                }));
+                Assert.True(statuses.Count(s => s == HttpStatusCode.OK) == 30,
+                    $"burst {burst}: {statuses.Count(s => s == HttpStatusCode.OK)} admitted of 120 (limit 30)\n{gateways[0].Process.Stdout}");
+                Assert.Equal(90, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+            }
+
+            Assert.All(gateways, g => Assert.DoesNotContain("Redis is unreachable", g.Process.Stdout, StringComparison.Ordinal));
+        }
+        finally
+        {
+            await StopAsync(gateways);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_redis_that_stalls_for_a_moment_keeps_limits_shared_and_no_request_waits_past_the_timeout()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateways = await StartGatewaysAsync(Config(redis, backend.Url, "fixed_window", requests: 1000), 1);
+        try
+        {
+            var client = gateways[0].Client;
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/limited")).StatusCode);
+            var slept = await redis.SleepAsync(TimeSpan.FromMilliseconds(500));
+            var during = 0;
+            while (!slept.IsCompleted)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/limited")).StatusCode);
+                during++;
+            }
+
+            // The calls during the stall timed out (50 ms each) and their requests passed, several of them while it lasted
+            // (none waited for Redis to wake); Redis did not count as gone.
+            Assert.True(during >= 2, $"{during} requests answered during a 500 ms stall");
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/limited")).StatusCode);
+            Assert.DoesNotContain("Redis is unreachable", gateways[0].Process.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await StopAsync(gateways);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Readiness_waits_for_redis_at_start_up_then_reports_ready_with_the_failure_mode_applied_once()
+    {
+        var port = RawBackend.ClosedPort();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var config = WriteConfig($$"""
+            server: {host: 127.0.0.1, port: 0}
+            admin: {port: 0}
+            logging: {access_log: false}
+            rate_limiting:
+              failure_mode: closed
+              redis: {url: "redis://127.0.0.1:{{port}}", startup_wait_secs: 2}
+            routes:
+              - path: /limited
+                backend: "{{backend.Url}}"
+                rate_limit: [{dimension: route, requests: 5, window_secs: 60}]
+            """);
+        await using var process = GatewayProcess.Start(Paths.Repository, "run", "--config", config);
+        var adminPort = await process.WaitForAdminListeningAsync();
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+        var watch = Stopwatch.StartNew();
+        using (var starting = await admin.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, starting.StatusCode);
+            Assert.Contains("starting", await starting.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var ready = HttpStatusCode.ServiceUnavailable;
+        while (ready != HttpStatusCode.OK && watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(100);
+            ready = (await admin.GetAsync("/readyz")).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, ready);
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(1), $"ready after {watch.Elapsed}, well before the 2 s start-up wait");
+        Assert.Equal(1, Occurrences(process.Stdout, "Redis is unreachable (not reached within 2 s of start-up); answering 503 (failure_mode: closed)"));
+
+        // From then on the failure mode applies, without waiting on Redis; once it is there, limits are shared.
+        var publicPort = await process.WaitForListeningAsync();
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{publicPort}") };
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/limited")).StatusCode);
+        await using var redis = await RedisServer.StartOnAsync(port);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var status = HttpStatusCode.ServiceUnavailable;
+        while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            status = (await client.GetAsync("/limited")).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, Occurrences(process.Stdout, "Redis is reachable again"));
+        Assert.Equal(1, Occurrences(process.Stdout, "Redis is unreachable"));
+    }
+
+    [SkippableFact]
     public async Task Redis_outage_fails_open_to_local_limits_fast_and_sharing_resumes_after_restart()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -109,6 +231,9 @@ public sealed class RedisRateLimitTests : IDisposable
         try
         {
             Assert.Equal(HttpStatusCode.OK, (await gateways[0].Client.GetAsync("/limited")).StatusCode);
+
+            // (A first request through the second gateway too, so that the timing below is not its start-up's.)
+            Assert.Equal(HttpStatusCode.OK, (await gateways[1].Client.GetAsync("/tenant")).StatusCode);
             await redis.StopAsync();
 
             // Each gateway now limits on its own: 5 per process, answered fast.
@@ -120,6 +245,7 @@ public sealed class RedisRateLimitTests : IDisposable
             }
 
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"7 requests took {watch.Elapsed}");
+            Assert.Equal(1, Occurrences(gateways[1].Process.Stdout, "Redis is unreachable"));
             Assert.Equal(5, local.Count(s => s == HttpStatusCode.OK));
             Assert.Equal(2, local.Count(s => s == HttpStatusCode.TooManyRequests));
             Assert.Contains("rate limiting: Redis is unreachable", gateways[1].Process.Stdout, StringComparison.Ordinal);
@@ -142,6 +268,7 @@ public sealed class RedisRateLimitTests : IDisposable
             }
 
             Assert.True(shared.Count(s => s == HttpStatusCode.OK) <= 5, string.Join(',', shared));
+            Assert.Equal(1, Occurrences(gateways[0].Process.Stdout, "Redis is reachable again"));
         }
         finally
         {
@@ -157,19 +284,8 @@ public sealed class RedisRateLimitTests : IDisposable
         var gateways = await StartGatewaysAsync(Config(redis, backend.Url, "fixed_window", failureMode: "closed"), 1);
         try
         {
-            // The limiter's first connection to Redis may miss the 50 ms deadline on a busy machine (and fail closed):
-            // the outage below is only meaningful once the limiter has reached Redis.
-            var healthy = HttpStatusCode.ServiceUnavailable;
-            for (var i = 0; i < 20 && healthy != HttpStatusCode.OK; i++)
-            {
-                healthy = (await gateways[0].Client.GetAsync("/limited")).StatusCode;
-                if (healthy != HttpStatusCode.OK)
-                {
-                    await Task.Delay(100);
-                }
-            }
-
-            Assert.Equal(HttpStatusCode.OK, healthy);
+            // Start-up reached Redis before the first decision: the first request is decided there.
+            Assert.Equal(HttpStatusCode.OK, (await gateways[0].Client.GetAsync("/limited")).StatusCode);
             var reachedBackend = backend.Requests;
             await redis.StopAsync();
             var watch = Stopwatch.StartNew();

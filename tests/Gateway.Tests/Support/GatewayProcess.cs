@@ -103,6 +103,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         throw new TimeoutException($"gateway did not report '{prefix}':\n{Stdout}\n{Stderr}");
     }
 
+    /// <summary>Waits for the <c>admin listening on http://HOST:PORT</c> line and returns the admin port.</summary>
+    public Task<int> WaitForAdminListeningAsync() => WaitForListeningAsync("admin listening on");
+
     public void Signal(string signal)
     {
         using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

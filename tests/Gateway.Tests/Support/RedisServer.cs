@@ -36,12 +36,26 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A server on a port chosen beforehand (one a gateway was already told about).</summary>
+    public static async Task<RedisServer> StartOnAsync(int port)
+    {
+        if (Find() is null)
+        {
+            Skip.If(Environment.GetEnvironmentVariable("CI") != "true", "redis-server is not installed (CI installs it)");
+            throw new InvalidOperationException("redis-server is not installed; .ci/run installs it");
+        }
+
+        var server = new RedisServer(port);
+        await server.StartAgainAsync();
+        return server;
+    }
+
     /// <summary>Starts (or restarts) the server on the same port.</summary>
     public async Task StartAgainAsync()
     {
         _process = Process.Start(new ProcessStartInfo(Find()!)
         {
-            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" },
+            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--enable-debug-command", "yes" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -63,6 +77,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         throw new InvalidOperationException("redis-server did not start");
+    }
+
+    /// <summary>Makes the server answer nothing for a while (<c>DEBUG SLEEP</c>, sent from a connection of its own); returns once it sleeps.</summary>
+    public async Task<Task> SleepAsync(TimeSpan duration)
+    {
+        var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},syncTimeout=10000,asyncTimeout=10000");
+        var sleeping = connection.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Task.Delay(20);
+        return sleeping.ContinueWith(_ => connection.Dispose(), TaskScheduler.Default);
     }
 
     public async Task StopAsync()

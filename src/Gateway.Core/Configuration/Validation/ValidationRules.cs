@@ -136,6 +136,21 @@ internal static class ValidationRules
         return true;
     }
 
+    /// <summary>A <c>redis</c> block, wherever it is used (<paramref name="path"/> names the block).</summary>
+    public static void Redis(ConfigDiagnostics d, string path, RedisConfig redis)
+    {
+        RedisUrl(d, path + ".url", redis.Url);
+        if (redis.TimeoutMs is int timeout)
+        {
+            InRange(d, path + ".timeout_ms", timeout, 1, 10_000);
+        }
+
+        if (redis.StartupWaitSecs is double wait)
+        {
+            InRange(d, path + ".startup_wait_secs", wait, 0, 300);
+        }
+    }
+
     public static void RedisUrl(ConfigDiagnostics d, string path, string? value)
     {
         // Never echo the value: a Redis URL may carry a password.
