@@ -38,7 +38,9 @@ internal sealed class AuthServices
                 var connection = state.Redis(key.Url, key.TimeoutMs);
                 store = state.ApiKeyStores.GetOrAdd(key, k => new RedisApiKeyStore(connection, k.Prefix, TimeSpan.FromSeconds(k.CacheSecs), state.Time, logger)
                 {
-                    StartupWait = redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait,
+                    // Only the gateway's own start-up waits for Redis; a store that a reload brings connects in the background.
+                    StartupWait = state.StartedUp ? TimeSpan.Zero
+                        : redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait,
                 });
             }
 

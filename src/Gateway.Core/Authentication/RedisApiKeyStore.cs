@@ -84,7 +84,7 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
         try
         {
             // The deadline covers connecting too: a Redis that is down costs one timeout, not a connect attempt.
-            var identity = await LoadAsync(hex, key).WaitAsync(_commandTimeout).ConfigureAwait(false);
+            var identity = await LoadAsync(hex, key).WaitAsync(_commandTimeout, _time).ConfigureAwait(false);
             Health.Succeeded(_logger, static logger =>
             {
                 if (logger is not null)
@@ -100,9 +100,10 @@ internal sealed partial class RedisApiKeyStore : IAsyncDisposable
             _cache[hex] = (identity, now);
             return identity is null ? new StoreLookup(StoreOutcome.NotFound, null) : new StoreLookup(StoreOutcome.Found, identity);
         }
-        catch (Exception e) when (RedisHealth.Classify(e) is { } failure)
+        catch (Exception e)
         {
-            Health.Failed(failure, (Logger: _logger, Error: e), static state =>
+            // Whatever the client threw (a timeout, an error answer, a connection torn down under a read), Redis did not answer.
+            Health.Failed(RedisHealth.Classify(e), (Logger: _logger, Error: e), static state =>
             {
                 if (state.Logger is not null)
                 {

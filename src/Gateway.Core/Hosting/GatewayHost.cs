@@ -187,8 +187,12 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         // Ready once what the first requests need has been reached (Redis, within its start-up wait).
         var warming = WarmUp(runtime);
         reloader.Applied += static applied => _ = WarmUp(applied);
-        _ = warming.ContinueWith(static (_, state) => ((Lifecycle)state!).MarkReady(), lifecycle, CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = warming.ContinueWith(static (_, host) =>
+        {
+            var gateway = (GatewayHost)host!;
+            gateway.State.StartedUp = true;
+            gateway.Lifecycle.MarkReady();
+        }, host, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return host;
     }
 

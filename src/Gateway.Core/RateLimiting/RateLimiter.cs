@@ -22,8 +22,8 @@ internal readonly record struct RedisLimitKey(string Url, string Prefix, LimitAl
 /// outlives the snapshot. While Redis is unreachable, <c>failure_mode: open</c> falls back to the in-memory limiter
 /// and <c>closed</c> answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (50 ms by default), and each
 /// change between reachable and unreachable is logged once and counted. What counts as unreachable, and start-up, are
-/// <see cref="Redis.RedisHealth"/>'s rules. A single call that failed without Redis counting as unreachable may still
-/// have been counted by Redis: with <c>open</c> its request passes that limit without being counted again locally.
+/// <see cref="Redis.RedisHealth"/>'s rules; a call that failed is decided by the failure mode like the calls of an
+/// outage, and never sent again (Redis may have counted it).
 /// </summary>
 internal sealed partial class RateLimiter
 {
@@ -46,7 +46,9 @@ internal sealed partial class RateLimiter
             var key = new RedisLimitKey(redis.Url, redis.Prefix ?? RedisRateLimitStore.DefaultPrefix, Parse(config.Algorithm), redis.TimeoutMs ?? DefaultRedisTimeoutMs);
             var connection = state.Redis(key.Url, key.TimeoutMs);
             _redis = state.RedisRateLimits.GetOrAdd(key, k => new RedisRateLimitStore(connection, k.Prefix, k.Algorithm, state.Time));
-            _startupWait = redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait;
+            // Only the gateway's own start-up waits for Redis; a store that a reload brings connects in the background.
+            _startupWait = state.StartedUp ? TimeSpan.Zero
+                : redis.StartupWaitSecs is double wait ? TimeSpan.FromSeconds(wait) : Redis.RedisHealth.DefaultStartupWait;
         }
     }
 
@@ -131,10 +133,11 @@ internal sealed partial class RateLimiter
                     Log.RedisUp(logger);
                 });
             }
-            catch (Exception e) when (Redis.RedisHealth.Classify(e) is not null
-                || (e is OperationCanceledException && !exchange.Client.Aborted.IsCancellationRequested))
+            catch (Exception e) when (e is not OperationCanceledException || !exchange.Client.Aborted.IsCancellationRequested)
             {
-                var down = redis.Health.Failed(Redis.RedisHealth.Classify(e) ?? Redis.RedisFailure.Slow, (Limiter: this, Error: e), static state =>
+                // Redis did not decide (it may still have counted the request: the call is never sent again). The
+                // failure mode decides this limit, as while Redis is unreachable: never a request let through unlimited.
+                redis.Health.Failed(e is OperationCanceledException ? Redis.RedisFailure.Slow : Redis.RedisHealth.Classify(e), (Limiter: this, Error: e), static state =>
                 {
                     RateLimitMetrics.Transition("down");
                     Log.RedisDown(state.Limiter._logger, state.Error.GetType().Name, state.Limiter.FallbackAction);
@@ -144,12 +147,7 @@ internal sealed partial class RateLimiter
                     return Unavailable(limits);
                 }
 
-                if (down)
-                {
-                    outcome = Combine(outcome, limits[i], _local.Acquire(limits[i], partitions[i]!));
-                }
-
-                // Otherwise one slow call: Redis may have counted this request, so it passes this limit uncounted here.
+                outcome = Combine(outcome, limits[i], _local.Acquire(limits[i], partitions[i]!));
             }
         }
 

@@ -119,8 +119,8 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
 
     /// <summary>
     /// Reaches Redis ahead of traffic (see <see cref="RedisHealth"/>): connects, loads the script (<c>SCRIPT LOAD</c>; the
-    /// client sends <c>EVALSHA</c> afterwards and the script again on <c>NOSCRIPT</c>) and makes one decision on a key of
-    /// its own, so the first request's decision is one warm round trip.
+    /// client sends <c>EVALSHA</c> afterwards and the script again on <c>NOSCRIPT</c>) and makes decisions on a key of its
+    /// own, so the first request's decision is one warm round trip.
     /// </summary>
     public Task StartAsync(TimeSpan wait, Action<bool> onDone) => Health.StartAsync(WarmUpAsync, wait, onDone);
 
@@ -134,7 +134,14 @@ internal sealed class RedisRateLimitStore(RedisConnection redis, string prefix, 
             await connection.GetServer(endpoint).ScriptLoadAsync(_script).ConfigureAwait(false);
         }
 
-        await AcquireAsync(WarmUpLimit, "warmup").ConfigureAwait(false);
+        // Decisions on a key of its own, one after another and then side by side, so that the decision path is
+        // compiled (and recompiled by the runtime's tiers) before requests need it within their budget.
+        for (var i = 0; i < 40; i++)
+        {
+            await AcquireAsync(WarmUpLimit, "warmup").ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => AcquireAsync(WarmUpLimit, "warmup"))).ConfigureAwait(false);
     }
 
     private async Task<RedisResult> EvaluateAsync(string key, RedisValue[] arguments)

@@ -19,7 +19,8 @@ internal enum RedisFailure
 /// <item>Start-up: <see cref="StartAsync"/> reaches the server (and warms what the first call needs) before the
 /// gateway reports ready, retrying until it answers or the start-up wait has passed; calls made meanwhile wait for it
 /// (<see cref="WhenStarted"/>), so the first requests are decided the same way as later ones. A start-up that gives up
-/// marks the server unreachable.</item>
+/// marks the server unreachable. Without a wait (<c>startup_wait_secs: 0</c>, or a user made by a reload once the
+/// gateway runs) the warm-up runs once in the background and holds nothing.</item>
 /// <item>Failure detection: a call that could not reach the server (no connection: refused, closed) marks it
 /// unreachable at once; a slow call (a timeout, an error answer) only counts. Slow calls mark it unreachable when they
 /// have gone on without a success in between for <see cref="SlowOutage"/>, and at least
@@ -70,8 +71,27 @@ internal sealed class RedisHealth(TimeProvider time)
             return WhenStarted;
         }
 
+        if (wait <= TimeSpan.Zero)
+        {
+            _started.TrySetResult();
+            _ = WarmUpOnceAsync(warmUp);
+            return WhenStarted;
+        }
+
         _ = RunStartAsync(warmUp, wait, onDone);
         return WhenStarted;
+    }
+
+    private static async Task WarmUpOnceAsync(Func<Task> warmUp)
+    {
+        try
+        {
+            await warmUp().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Nothing waits for it: the first calls find out by the usual rules.
+        }
     }
 
     private async Task RunStartAsync(Func<Task> warmUp, TimeSpan wait, Action<bool> onDone)
@@ -196,11 +216,14 @@ internal sealed class RedisHealth(TimeProvider time)
         }
     }
 
-    /// <summary>What a failed call says, or null when the exception is not about Redis.</summary>
-    public static RedisFailure? Classify(Exception e) => e switch
+    /// <summary>
+    /// What a failed call says. Anything the client throws that is not a timeout or an error answer (a connection torn
+    /// down under a read, for one) counts as no connection: a call that cannot decide is never an error of the request.
+    /// </summary>
+    public static RedisFailure Classify(Exception e) => e switch
     {
         RedisConnectionException or ObjectDisposedException => RedisFailure.Connection,
         TimeoutException or RedisException => RedisFailure.Slow,
-        _ => null,
+        _ => RedisFailure.Connection,
     };
 }

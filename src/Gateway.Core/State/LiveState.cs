@@ -46,6 +46,18 @@ internal sealed class LiveState : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
+    /// <summary>
+    /// The gateway has finished starting (it reports ready): Redis users made from now on, by a reload, connect in the
+    /// background and never hold requests for a start-up wait.
+    /// </summary>
+    public bool StartedUp
+    {
+        get => Volatile.Read(ref _startedUp);
+        set => Volatile.Write(ref _startedUp, value);
+    }
+
+    private bool _startedUp;
+
     public ILoggerFactory Loggers { get; }
 
     /// <summary>Built for the offline verbs (explain, routes, route tests): nothing is started.</summary>

@@ -102,7 +102,8 @@ public sealed class RedisHealthTests
             : type == typeof(RedisServerException) ? new RedisServerException("BUSY")
             : new TimeoutException();
         Assert.Equal(expected, RedisHealth.Classify(e).ToString());
-        Assert.Null(RedisHealth.Classify(new InvalidOperationException()));
+        // Anything else the client throws (a connection torn down under a read) means no connection.
+        Assert.Equal(RedisFailure.Connection, RedisHealth.Classify(new InvalidOperationException("Reading is not allowed after reader was completed.")));
     }
 
     [Fact]
@@ -118,6 +119,18 @@ public sealed class RedisHealthTests
         Assert.Equal(3, attempts);
         Assert.True(reached);
         Assert.False(health.IsDown);
+    }
+
+    [Fact]
+    public async Task Without_a_wait_start_up_holds_nothing_and_marks_nothing_however_the_warm_up_goes()
+    {
+        var health = new RedisHealth(TimeProvider.System);
+        var called = false;
+        var started = health.StartAsync(() => Task.FromException(new RedisConnectionException(ConnectionFailureType.UnableToConnect, "no")), TimeSpan.Zero, _ => called = true);
+        Assert.True(started.IsCompleted);
+        await Task.Delay(50);
+        Assert.False(health.IsDown);
+        Assert.False(called);
     }
 
     [Fact]
