@@ -20,14 +20,14 @@ internal readonly record struct RedisLimitKey(string Url, string Prefix, LimitAl
 /// Applies a route's limits (global ones first) for one config snapshot: in memory, or in Redis when configured.
 /// The counters themselves are live state (<see cref="RateLimitState"/>, <see cref="RedisRateLimitStore"/>) that
 /// outlives the snapshot. While Redis is unreachable, <c>failure_mode: open</c> falls back to the in-memory limiter
-/// and <c>closed</c> answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (50 ms by default), and each
+/// and <c>closed</c> answers 503; every Redis call is bounded by <c>redis.timeout_ms</c> (200 ms by default), and each
 /// change between reachable and unreachable is logged once and counted. What counts as unreachable, and start-up, are
 /// <see cref="Redis.RedisHealth"/>'s rules; a call that failed is decided by the failure mode like the calls of an
 /// outage, and never sent again (Redis may have counted it).
 /// </summary>
 internal sealed partial class RateLimiter
 {
-    public const int DefaultRedisTimeoutMs = 50;
+    public const int DefaultRedisTimeoutMs = 200;
 
     private readonly LocalRateLimitStore _local;
     private readonly RedisRateLimitStore? _redis;
