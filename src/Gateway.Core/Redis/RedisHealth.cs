@@ -118,14 +118,21 @@ internal sealed class RedisHealth(TimeProvider time)
             }
         }
 
-        if (!reached)
+        try
         {
-            Interlocked.Exchange(ref _lastAttempt, time.GetTimestamp());
-            Volatile.Write(ref _down, 1);
-        }
+            if (!reached)
+            {
+                Interlocked.Exchange(ref _lastAttempt, time.GetTimestamp());
+                Volatile.Write(ref _down, 1);
+            }
 
-        onDone(reached);
-        _started.TrySetResult();
+            onDone(reached);
+        }
+        finally
+        {
+            // Whatever reporting does, nothing waits on start-up past this point.
+            _started.TrySetResult();
+        }
     }
 
     private TimeSpan Remaining(long started, TimeSpan wait)
