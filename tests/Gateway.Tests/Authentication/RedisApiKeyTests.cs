@@ -126,6 +126,12 @@ public sealed class RedisApiKeyTests
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.SendAsync(WithKey("gw_unknown_key_0001"))).StatusCode);
             }
 
+            for (var i = 0; i < 100 && !process.Stdout.Contains("API key store: Redis is unreachable", StringComparison.Ordinal); i++)
+            {
+                // (The log writer writes a moment after readiness may already say so.)
+                await Task.Delay(50);
+            }
+
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(process.Stdout, "API key store: Redis is unreachable"));
             Assert.Contains("not reached within 1 s of start-up", process.Stdout, StringComparison.Ordinal);
         }

@@ -48,6 +48,15 @@ public sealed class RedisRateLimitTests : IDisposable
         return gateways;
     }
 
+    /// <summary>Waits (up to 5 s) for a log line: the log writer writes a moment after what it reports has happened.</summary>
+    private static async Task WaitForLogAsync(GatewayProcess process, string text)
+    {
+        for (var i = 0; i < 100 && !process.Stdout.Contains(text, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
     private static int Occurrences(string text, string value)
     {
         var count = 0;
@@ -239,7 +248,9 @@ public sealed class RedisRateLimitTests : IDisposable
 
         Assert.Equal(HttpStatusCode.OK, ready);
         Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(1), $"ready after {watch.Elapsed}, well before the 2 s start-up wait");
-        Assert.Equal(1, Occurrences(process.Stdout, "Redis is unreachable (not reached within 2 s of start-up); answering 503 (failure_mode: closed)"));
+        const string GaveUp = "Redis is unreachable (not reached within 2 s of start-up); answering 503 (failure_mode: closed)";
+        await WaitForLogAsync(process, GaveUp);
+        Assert.Equal(1, Occurrences(process.Stdout, GaveUp));
 
         // From then on the failure mode applies, without waiting on Redis; once it is there, limits are shared.
         var publicPort = await process.WaitForListeningAsync();
@@ -255,6 +266,7 @@ public sealed class RedisRateLimitTests : IDisposable
         }
 
         Assert.Equal(HttpStatusCode.OK, status);
+        await WaitForLogAsync(process, "Redis is reachable again");
         Assert.Equal(1, Occurrences(process.Stdout, "Redis is reachable again"));
         Assert.Equal(1, Occurrences(process.Stdout, "Redis is unreachable"));
     }
@@ -282,6 +294,7 @@ public sealed class RedisRateLimitTests : IDisposable
             }
 
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"7 requests took {watch.Elapsed}");
+            await WaitForLogAsync(gateways[1].Process, "Redis is unreachable");
             Assert.Equal(1, Occurrences(gateways[1].Process.Stdout, "Redis is unreachable"));
             Assert.Equal(5, local.Count(s => s == HttpStatusCode.OK));
             Assert.Equal(2, local.Count(s => s == HttpStatusCode.TooManyRequests));
