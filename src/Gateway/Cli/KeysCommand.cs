@@ -57,12 +57,21 @@ internal static class KeysCommand
         {
             return await action(store);
         }
-        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception e) when (RedisCause(e) is { } cause)
         {
+            // The address only: the URL may carry a password.
             var endpoint = Gateway.Redis.RedisUrl.ToOptions(redis.Url).EndPoints.FirstOrDefault();
-            return CliApp.UserFailure($"cannot reach Redis at {endpoint} ({e.GetType().Name})");
+            return CliApp.UserFailure($"cannot reach Redis at {endpoint} ({cause.GetType().Name})");
         }
     }
+
+    /// <summary>The Redis failure behind an exception, also when it comes wrapped (a scan over keys wraps it in an AggregateException).</summary>
+    private static Exception? RedisCause(Exception e) => e switch
+    {
+        StackExchange.Redis.RedisException or TimeoutException => e,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(RedisCause).FirstOrDefault(c => c is not null),
+        _ => e.InnerException is { } inner ? RedisCause(inner) : null,
+    };
 
     private static Task<int> AddAsync(string path, string name, string? roles, string? tier, string? key)
     {

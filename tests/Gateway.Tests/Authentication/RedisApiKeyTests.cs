@@ -141,6 +141,37 @@ public sealed class RedisApiKeyTests
         }
     }
 
+    [Theory]
+    [InlineData("list")]
+    [InlineData("add")]
+    [InlineData("revoke")]
+    public async Task Keys_cli_with_redis_unreachable_is_a_one_line_user_error_without_credentials(string verb)
+    {
+        var dir = Directory.CreateTempSubdirectory("gateway-keys-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "gw.yaml");
+            var port = RawBackend.ClosedPort();
+            File.WriteAllText(config, Config($"redis://user:s3cr3t-pass@127.0.0.1:{port}", "http://127.0.0.1:1"));
+            string[] args = verb switch
+            {
+                "add" => ["keys", "add", "--config", config, "--name", "x"],
+                "revoke" => ["keys", "revoke", "--config", config, "--name", "x"],
+                _ => ["keys", "list", "--config", config],
+            };
+            var (code, _, stderr) = await GatewayProcess.RunAsync(dir, args);
+            Assert.Equal(1, code);
+            Assert.Contains($"cannot reach Redis at 127.0.0.1:{port}", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("s3cr3t", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("internal error", stderr, StringComparison.Ordinal);
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [SkippableFact]
     public async Task Keys_cli_adds_lists_and_revokes()
     {
