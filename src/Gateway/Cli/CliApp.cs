@@ -41,10 +41,14 @@ internal static class CliApp
             var parsed = root.Parse(RewriteBareInvocation(args, root));
             if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h") && !args.Contains("-?"))
             {
-                // One line per problem and a pointer to the help, instead of the whole help text.
-                foreach (var error in parsed.Errors)
+                // One line per problem (a missing argument once, by name) and a pointer to the help, instead of the whole help text.
+                var command = parsed.CommandResult.Command;
+                var missing = command.Arguments.Where(a => a.Arity.MinimumNumberOfValues > 0 && parsed.GetResult(a) is not { Tokens.Count: > 0 }).Select(a => a.Name).ToList();
+                foreach (var message in parsed.Errors.Select(e => Simplify(e.Message)).Distinct())
                 {
-                    Console.Error.WriteLine($"gateway: {Simplify(error.Message)}");
+                    Console.Error.WriteLine(missing.Count > 0 && message.StartsWith("Required argument missing", StringComparison.Ordinal)
+                        ? $"gateway: {command.Name} needs {string.Join(' ', command.Arguments.Select(a => a.Name))}; missing: {string.Join(' ', missing)}"
+                        : $"gateway: {message}");
                 }
 
                 var verb = "";

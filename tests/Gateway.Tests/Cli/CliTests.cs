@@ -18,6 +18,17 @@ public sealed class CliTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData(new string[] { "explain" }, "gateway: explain needs FILE METHOD URL; missing: FILE METHOD URL")]
+    [InlineData(new string[] { "explain", "config.yaml" }, "gateway: explain needs FILE METHOD URL; missing: METHOD URL")]
+    public async Task Missing_arguments_are_named_once(string[] args, string expected)
+    {
+        var (code, _, stderr) = await GatewayProcess.RunAsync(_dir, args);
+        Assert.Equal(1, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal([expected, "run 'gateway explain --help' for usage"], lines);
+    }
+
     [Fact]
     public async Task Validate_reports_every_problem_with_location_and_exits_1()
     {
