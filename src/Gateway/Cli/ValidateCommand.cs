@@ -46,7 +46,12 @@ internal static class ValidateCommand
                 message = p.Message,
                 severity = p.IsError ? "error" : "warning",
             });
-            Console.Out.WriteLine(JsonSerializer.Serialize(output, new JsonSerializerOptions { WriteIndented = true }));
+            // Read by people and scripts, never embedded in HTML: quotes and apostrophes stay as they are (not \u0027).
+            Console.Out.WriteLine(JsonSerializer.Serialize(output, new JsonSerializerOptions
+            {
+                WriteIndented = true,
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            }));
             return errors > 0 ? CliApp.UserError : CliApp.Ok;
         }
 

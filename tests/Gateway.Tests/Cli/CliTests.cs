@@ -68,6 +68,10 @@ public sealed class CliTests : IDisposable
         Assert.Equal("routes[0].strip_prefx", problem.GetProperty("path").GetString());
         Assert.Equal("error", problem.GetProperty("severity").GetString());
         Assert.Contains("did you mean", problem.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Written for people too: an apostrophe is an apostrophe, not \u0027.
+        Assert.Contains("'strip_prefx'", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
