@@ -4,19 +4,23 @@ using Gateway.Configuration;
 
 namespace Gateway.Cli;
 
-/// <summary><c>gateway validate FILE... [--json]</c>: every problem of every file, then exit 1 if any is an error.</summary>
+/// <summary>
+/// <c>gateway validate FILE... [--json] [--strict]</c>: every problem of every file, then exit 1 if any is an error
+/// (with <c>--strict</c>, a warning too: for CI).
+/// </summary>
 internal static class ValidateCommand
 {
     public static Command Build()
     {
         var files = new Argument<string[]>("FILE") { Description = "Config files to check.", Arity = ArgumentArity.OneOrMore };
         var json = new Option<bool>("--json") { Description = "Print the problems as a JSON array." };
-        var command = new Command("validate", "Load and validate config files; print every problem with its location.") { files, json };
-        command.SetAction(parse => Validate(parse.GetValue(files)!, parse.GetValue(json)));
+        var strict = new Option<bool>("--strict") { Description = "Count warnings as errors (exit 1), for CI." };
+        var command = new Command("validate", "Load and validate config files; print every problem with its location.") { files, json, strict };
+        command.SetAction(parse => Validate(parse.GetValue(files)!, parse.GetValue(json), parse.GetValue(strict)));
         return command;
     }
 
-    private static int Validate(string[] files, bool json)
+    private static int Validate(string[] files, bool json, bool strict)
     {
         var all = new List<ConfigProblem>();
         var summaries = new List<string>();
@@ -35,6 +39,7 @@ internal static class ValidateCommand
         }
 
         var errors = all.Count(p => p.IsError);
+        var failing = strict ? all.Count : errors;
         if (json)
         {
             var output = all.Select(p => new
@@ -52,7 +57,7 @@ internal static class ValidateCommand
                 WriteIndented = true,
                 Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             }));
-            return errors > 0 ? CliApp.UserError : CliApp.Ok;
+            return failing > 0 ? CliApp.UserError : CliApp.Ok;
         }
 
         foreach (var problem in all)
@@ -63,6 +68,11 @@ internal static class ValidateCommand
         if (errors > 0)
         {
             return CliApp.UserFailure($"{errors} error{(errors == 1 ? "" : "s")} found");
+        }
+
+        if (failing > 0)
+        {
+            return CliApp.UserFailure($"{failing} warning{(failing == 1 ? "" : "s")} found (--strict counts them as errors)");
         }
 
         foreach (var summary in summaries)

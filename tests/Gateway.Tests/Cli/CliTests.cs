@@ -75,6 +75,24 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_strict_fails_on_warnings_and_passes_a_clean_file()
+    {
+        var warned = Write("warned.yaml", "admin: {token: short}\nroutes:\n  - {path: /a, backend: 'http://127.0.0.1:3000'}\n");
+        var clean = Write("clean.yaml", "routes:\n  - {path: /a, backend: 'http://127.0.0.1:3000'}\n");
+        var (lenient, _, _) = await GatewayProcess.RunAsync(_dir, "validate", warned);
+        Assert.Equal(0, lenient);
+        var (code, _, stderr) = await GatewayProcess.RunAsync(_dir, "validate", "--strict", warned);
+        Assert.Equal(1, code);
+        Assert.Contains("admin.token: is shorter than 16 characters", stderr, StringComparison.Ordinal);
+        Assert.Contains("1 warning found (--strict counts them as errors)", stderr, StringComparison.Ordinal);
+        var (jsonCode, _, _) = await GatewayProcess.RunAsync(_dir, "validate", "--strict", "--json", warned);
+        Assert.Equal(1, jsonCode);
+        var (cleanCode, cleanOut, _) = await GatewayProcess.RunAsync(_dir, "validate", "--strict", clean);
+        Assert.Equal(0, cleanCode);
+        Assert.Contains("clean.yaml: ok (1 route, 0 warnings)", cleanOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_arguments_and_missing_files_are_user_errors()
     {
         var (missing, _, missingErr) = await GatewayProcess.RunAsync(_dir, "validate", "nope.yaml");
