@@ -25,8 +25,11 @@ internal static class CompletionCommand
         return command;
     }
 
+    /// <summary>Each verb with what may follow it: its sub-verbs (<c>keys add|revoke|list</c>), then their options and its own.</summary>
     private static IEnumerable<(string Name, string Description, string[] Options)> Verbs(RootCommand root) =>
-        root.Subcommands.Select(c => (c.Name, c.Description ?? "", c.Options.SelectMany(o => new[] { o.Name }.Concat(o.Aliases)).Append("--help").Distinct().ToArray()));
+        root.Subcommands.Select(c => (c.Name, c.Description ?? "", c.Subcommands.Select(s => s.Name)
+            .Concat(c.Subcommands.SelectMany(s => s.Options).Concat(c.Options).SelectMany(o => new[] { o.Name }.Concat(o.Aliases)))
+            .Append("--help").Distinct().ToArray()));
 
     private static string Bash(RootCommand root)
     {
@@ -93,6 +96,12 @@ internal static class CompletionCommand
             foreach (var option in options.Where(o => o.StartsWith("--", StringComparison.Ordinal)))
             {
                 text.AppendLine($"complete -c gateway -n \"__fish_seen_subcommand_from {name}\" -l {option[2..]}");
+            }
+
+            var words = options.Where(o => !o.StartsWith('-')).ToArray();
+            if (words.Length > 0)
+            {
+                text.AppendLine($"complete -c gateway -n \"__fish_seen_subcommand_from {name}\" -a '{string.Join(' ', words)}'");
             }
         }
 

@@ -232,9 +232,15 @@ public sealed class CliTests : IDisposable
         var (code, script, _) = await GatewayProcess.RunAsync(_dir, "completion", shell);
         Assert.Equal(0, code);
         Assert.Contains(marker, script, StringComparison.Ordinal);
-        foreach (var verb in new[] { "run", "validate", "init", "routes", "explain", "test", "completion" })
+        foreach (var verb in new[] { "run", "validate", "init", "routes", "explain", "test", "keys", "completion" })
         {
             Assert.Contains(verb, script, StringComparison.Ordinal);
+        }
+
+        // Sub-verbs and the options that come with them, from the command tree.
+        foreach (var word in new[] { "add", "revoke", "list", "strict" })
+        {
+            Assert.Contains(word, script, StringComparison.Ordinal);
         }
     }
 
