@@ -59,9 +59,6 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         return new SendResult(Classify(error, exception, context), exception);
     }
 
-    private const long MaxDrainBytes = 1024 * 1024;
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>
     /// A backend that answered before the request body ended (and reset its stream) leaves the forwarder's copy cut off,
     /// often with Kestrel's body reader left holding a read; Kestrel, draining the body after the request, can then take
@@ -81,7 +78,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         if (!context.RequestAborted.IsCancellationRequested)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            timeout.CancelAfter(DrainTimeout);
+            timeout.CancelAfter(BodyDrain.Timeout);
             var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
             try
             {
@@ -92,7 +89,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
                 }
 
                 var start = body.Count;
-                while (body.Count - start <= MaxDrainBytes && await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false) > 0)
+                while (body.Count - start <= BodyDrain.MaxBytes && await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false) > 0)
                 {
                 }
 

@@ -24,13 +24,8 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     /// <summary>Empty lines a client may send before a request line (RFC 9112 section 2.2 asks to allow at least one).</summary>
     private const int MaxLeadingEmptyLines = 8;
 
-    /// <summary>Most bytes of a request body the codec reads and drops after the response, to keep the connection.</summary>
-    private const long MaxDrainBytes = 1024 * 1024;
-
     /// <summary>The connection item that marks a connection handed to Kestrel's HTTP layer.</summary>
     public static readonly object HandedOver = new();
-
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a connection closed on an unread body keeps reading before it goes.</summary>
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
@@ -456,7 +451,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
 
     private async ValueTask<bool> DrainBodyAsync()
     {
-        ArmTimeout(DrainTimeout);
+        ArmTimeout(BodyDrain.Timeout);
         try
         {
             while (!_body.IsDone)
@@ -464,7 +459,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
                 var read = await _body.ReadAsync(_timeout.Token).ConfigureAwait(false);
                 var length = read.Buffer.Length;
                 _body.AdvanceTo(read.Buffer.End);
-                if (_body.BytesRead > MaxDrainBytes || (length == 0 && !_body.IsDone))
+                if (_body.BytesRead > BodyDrain.MaxBytes || (length == 0 && !_body.IsDone))
                 {
                     return false;
                 }
@@ -529,7 +524,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
             _closeAfter = true;
         }
 
-        if (!_body.IsDone && (_body.Failed || _head.Framing == RequestFraming.Chunked || _head.ContentLength - _body.BytesRead > MaxDrainBytes))
+        if (!_body.IsDone && (_body.Failed || _head.Framing == RequestFraming.Chunked || _head.ContentLength - _body.BytesRead > BodyDrain.MaxBytes))
         {
             // The rest of the body will not be read (it broke, or there is too much of it): this is the last response.
             _closeAfter = true;
