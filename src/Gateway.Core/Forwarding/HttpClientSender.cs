@@ -288,7 +288,14 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
                     body.AdvanceTo(read.Buffer.End);
                 }
 
-                if (read.IsCompleted || read.IsCanceled)
+                if (read.IsCanceled)
+                {
+                    // The codec stopped the read (a drain, a shutdown): the body was cut short and must not reach the
+                    // backend as a whole one.
+                    throw new OperationCanceledException("the client's body was cut short");
+                }
+
+                if (read.IsCompleted)
                 {
                     await stream.FlushAsync(cancel).ConfigureAwait(false);
                     inactivity.CancelAfter(timeout);
