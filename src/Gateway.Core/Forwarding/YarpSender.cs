@@ -79,12 +79,6 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         var heldBack = body.Count == 0 && context.Request.Headers.Expect.Count > 0;
         if (!context.RequestAborted.IsCancellationRequested && !heldBack)
         {
-            if (context.Response.HasStarted)
-            {
-                // The client has the backend's answer whole before the gateway spends time on the rest of its body.
-                await context.Response.CompleteAsync().ConfigureAwait(false);
-            }
-
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             timeout.CancelAfter(BodyDrain.Timeout);
             var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
