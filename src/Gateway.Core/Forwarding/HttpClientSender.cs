@@ -288,14 +288,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
                     body.AdvanceTo(read.Buffer.End);
                 }
 
-                if (read.IsCanceled)
-                {
-                    // The codec stopped the read (a drain, a shutdown): the body was cut short and must not reach the
-                    // backend as a whole one.
-                    throw new OperationCanceledException("the client's body was cut short");
-                }
-
-                if (read.IsCompleted)
+                if (read.IsCompleted || read.IsCanceled)
                 {
                     await stream.FlushAsync(cancel).ConfigureAwait(false);
                     inactivity.CancelAfter(timeout);

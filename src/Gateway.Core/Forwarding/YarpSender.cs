@@ -75,9 +75,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
         }
 
         var settled = false;
-        // A client that still holds its body back for 100 Continue is not asked for it now: the connection just closes.
-        var heldBack = body.Count == 0 && context.Request.Headers.Expect.Count > 0;
-        if (!context.RequestAborted.IsCancellationRequested && !heldBack)
+        if (!context.RequestAborted.IsCancellationRequested)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             timeout.CancelAfter(BodyDrain.Timeout);
@@ -105,7 +103,6 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
                 System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-
         if (settled)
         {
             return;
