@@ -86,21 +86,7 @@ internal static class ConfigCompiler
             ProxyOnlyHeaders = (config.Server.ProxyOnlyHeaders ?? [.. DefaultProxyOnlyHeaders]).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             MaxRequestBodySize = config.MaxRequestSize,
             StagePolicies = policies,
-            NotEnforced = NotEnforced(config, ids),
         };
-    }
-
-    /// <summary>What the config asks for that this build does not enforce yet, one message each.</summary>
-    public static List<string> NotEnforced(GatewayConfig config, IReadOnlyList<string>? routeIds = null)
-    {
-        routeIds ??= RouteIds.Assign(config.Routes);
-        var messages = new List<string>();
-        foreach (var feature in GatewayFeatures.All)
-        {
-            feature.ReportNotEnforced(config, routeIds, messages);
-        }
-
-        return messages;
     }
 
     /// <summary>

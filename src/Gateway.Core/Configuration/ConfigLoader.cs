@@ -86,7 +86,9 @@ internal static class ConfigLoader
         }
 
         ConfigValidator.Validate(config, diagnostics, baseDirectory);
-        return new ConfigLoadResult(config, diagnostics.Problems, file, baseDirectory);
+
+        // In file order, whichever feature found them (a stable sort: problems at one place keep their order).
+        return new ConfigLoadResult(config, [.. diagnostics.Problems.OrderBy(p => p.Line).ThenBy(p => p.Column)], file, baseDirectory);
     }
 
     /// <summary>Parses one YAML document and binds it to <typeparamref name="T"/>, collecting problems with locations.</summary>

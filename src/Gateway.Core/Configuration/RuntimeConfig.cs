@@ -32,9 +32,6 @@ internal sealed class RuntimeConfig
     /// <summary>The policy of each request stage (indexed like <see cref="Pipeline.GatewayFeatures.Stages"/>; null where a stage is not).</summary>
     public required object?[] StagePolicies { get; init; }
 
-    /// <summary>Configured features that this build does not enforce yet, one message each.</summary>
-    public required IReadOnlyList<string> NotEnforced { get; init; }
-
     public bool IsTrustedProxy(IPAddress address)
     {
         foreach (var network in TrustedProxies)

@@ -290,8 +290,44 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         }
 
         var allowed = Math.Max(2, unknown.Length / 3);
-        return bestDistance <= allowed ? best : null;
+        if (bestDistance <= allowed)
+        {
+            return best;
+        }
+
+        // Not a typo: a word other gateways use for the same key, or one word of a longer key ('default' for 'default_action').
+        var key = unknown.ToLowerInvariant().Replace('-', '_');
+        foreach (var candidate in candidates)
+        {
+            if ((Synonyms.TryGetValue(key, out var meant) && meant == candidate) || candidate.Split('_').Contains(key, StringComparer.Ordinal))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
+
+    /// <summary>Names other gateways and firewalls give to keys of this schema.</summary>
+    private static readonly Dictionary<string, string> Synonyms = new(StringComparer.Ordinal)
+    {
+        ["allow"] = "whitelist",
+        ["allowlist"] = "whitelist",
+        ["allow_list"] = "whitelist",
+        ["allowed"] = "whitelist",
+        ["deny"] = "blacklist",
+        ["denylist"] = "blacklist",
+        ["deny_list"] = "blacklist",
+        ["denied"] = "blacklist",
+        ["blocklist"] = "blacklist",
+        ["block"] = "blacklist",
+        ["upstream"] = "backend",
+        ["upstreams"] = "backends",
+        ["target"] = "backend",
+        ["targets"] = "backends",
+        ["url"] = "backend",
+        ["timeout"] = "timeout_secs",
+    };
 
     private static int Levenshtein(string a, string b)
     {

@@ -11,19 +11,8 @@ internal sealed class CorsFeature : Feature
 {
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => CorsValidator.Validate(config, diagnostics);
 
-    public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-        if (config.Cors is not null)
-        {
-            messages.Add("cors is not enforced yet: no CORS headers are added");
-        }
-
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            if (config.Routes[i].Cors is not null)
-            {
-                messages.Add($"cors on route {routeIds[i]} ({config.Routes[i].Path}) is not enforced yet");
-            }
-        }
-    }
+    public override IEnumerable<UnenforcedKey> NotEnforced =>
+    [
+        new("cors", "no CORS headers are added, so browsers keep refusing cross-origin reads", c => c.Cors is not null, r => r.Cors is not null),
+    ];
 }

@@ -17,16 +17,10 @@ internal sealed record ForwardPolicy(MockResponse? Mock, UpstreamRoute? Upstream
 /// </summary>
 internal sealed class ForwardStage : Stage<ForwardPolicy>
 {
-    public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            if (config.Routes[i].Websocket is not null)
-            {
-                messages.Add($"websocket limits on route {routeIds[i]} ({config.Routes[i].Path}) are not enforced yet");
-            }
-        }
-    }
+    public override IEnumerable<UnenforcedKey> NotEnforced =>
+    [
+        new("websocket", "the route refuses upgrades with 503 until it is (its plain requests are served)", null, r => r.Websocket is not null),
+    ];
 
     protected override ForwardPolicy CompilePolicy(StageCompilation compilation)
     {

@@ -99,11 +99,6 @@ internal sealed partial class ConfigReloader
                 Log.Warning(_logger, "config: " + warning);
             }
 
-            foreach (var message in compiled.NotEnforced)
-            {
-                Log.Warning(_logger, message);
-            }
-
             Applied?.Invoke(compiled);
             return new ReloadResult(true, compiled.Version, diff, [], $"version {compiled.Version}: {diff.Describe()}");
         }

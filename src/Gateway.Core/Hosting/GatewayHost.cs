@@ -93,14 +93,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         var store = new ConfigStore(runtime);
         state.Commit(runtime);
         var logger = logs.CreateLogger("Gateway");
-        foreach (var warning in options.Warnings.Concat(runtime.NotEnforced))
+        foreach (var warning in options.Warnings)
         {
             Log.StartupWarning(logger, warning);
-        }
-
-        if (config.Server.Http2 == true)
-        {
-            Log.StartupWarning(logger, "server.http2 without TLS: the public listener speaks HTTP/2 only (h2c with prior knowledge); HTTP/1.1 clients cannot connect");
         }
 
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
@@ -178,6 +173,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Log.AdminListening(logger, $"http://{FormatHost(AdminHost(config.Admin))}:{host.AdminPort}");
         }
 
+        var facts = StartupSummary.Describe(runtime);
+        Log.Started(logger, StartupSummary.Version(), options.ConfigPath ?? "(in-process)", facts.Routes, facts.Backends, native is null ? "kestrel" : "native", facts.Features);
         if (options.ConfigPath is { } path)
         {
             host._watcher = new ConfigWatcher(reloader, path, time, logs.CreateLogger("Gateway.Config"));
@@ -369,6 +366,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         [LoggerMessage(7, LogLevel.Warning, "{Warning}")]
         public static partial void StartupWarning(ILogger logger, string warning);
+
+        [LoggerMessage(8, LogLevel.Information, "gateway {Version} started: config {Config}, routes {Routes}, backends {Backends}, HTTP/1.1 codec {Codec}, features {Features}")]
+        public static partial void Started(ILogger logger, string version, string config, int routes, int backends, string codec, string features);
 
         [LoggerMessage(6, LogLevel.Information, "stopped")]
         public static partial void Stopped(ILogger logger);

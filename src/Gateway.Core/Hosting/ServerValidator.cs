@@ -39,6 +39,11 @@ internal static class ServerValidator
             d.Error("max_request_size", $"must be a number of bytes greater than 0 (got {size})");
         }
 
+        if (server.Http2 == true)
+        {
+            d.Warning("server.http2", "without TLS the public listener speaks HTTP/2 only (h2c with prior knowledge); HTTP/1.1 clients cannot connect");
+        }
+
         var admin = config.Admin;
         ListenHost(d, "admin.host", admin.Host);
         ValidationRules.Port(d, "admin.port", admin.Port);

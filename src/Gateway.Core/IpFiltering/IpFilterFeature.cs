@@ -11,21 +11,10 @@ internal sealed class IpFilterFeature : Feature
 {
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => IpFilterValidator.Validate(config, diagnostics);
 
-    public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-        if (config.IpFilter is not null)
-        {
-            messages.Add("ip_filter is not enforced yet: every route answers 503 until it is");
-        }
-
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            if (config.Routes[i].IpFilter is not null)
-            {
-                messages.Add($"ip_filter on route {routeIds[i]} ({config.Routes[i].Path}) is not enforced yet: the route answers 503 until it is");
-            }
-        }
-    }
+    public override IEnumerable<UnenforcedKey> NotEnforced =>
+    [
+        new("ip_filter", "every route it covers answers 503 until it is", c => c.IpFilter is not null, r => r.IpFilter is not null),
+    ];
 
     public override string? UnavailableReason(GatewayConfig config, RouteConfig route) =>
         route.IpFilter is not null || config.IpFilter is not null

@@ -8,24 +8,10 @@ internal sealed class ObservabilityFeature : Feature
 {
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => ObservabilityValidator.Validate(config, diagnostics);
 
-    public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-        if (config.Observability?.Metrics is { Enabled: true })
-        {
-            messages.Add("observability.metrics is not served yet");
-        }
-
-        if (config.Observability?.Tracing is { Enabled: true })
-        {
-            messages.Add("observability.tracing is not exported yet (traceparent is still propagated)");
-        }
-
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            if (config.Routes[i].Slo is not null)
-            {
-                messages.Add($"slo on route {routeIds[i]} ({config.Routes[i].Path}) is not tracked yet");
-            }
-        }
-    }
+    public override IEnumerable<UnenforcedKey> NotEnforced =>
+    [
+        new("observability.metrics", "no metrics are served", c => c.Observability?.Metrics is { Enabled: true }, null),
+        new("observability.tracing", "no spans are exported (traceparent is still propagated)", c => c.Observability?.Tracing is { Enabled: true }, null),
+        new("slo", "the route's error budget is not tracked", null, r => r.Slo is not null),
+    ];
 }

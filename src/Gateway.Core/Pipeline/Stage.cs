@@ -14,13 +14,26 @@ internal abstract class Feature
     {
     }
 
-    /// <summary>Configured parts this build parses but does not enforce yet, one message each.</summary>
-    public virtual void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-    }
+    /// <summary>
+    /// The keys of this feature that this build parses but does not enforce yet. Validation warns once per entry that
+    /// the config sets, at its first location, naming every route that sets it.
+    /// </summary>
+    public virtual IEnumerable<UnenforcedKey> NotEnforced => [];
 
     /// <summary>Why a route cannot serve safely in this build (it would fail open), or null when it can.</summary>
     public virtual string? UnavailableReason(GatewayConfig config, RouteConfig route) => null;
+}
+
+/// <summary>A key the config accepts but this build does not enforce yet, and what happens instead.</summary>
+/// <param name="Key">The key as written: at the top level when <see cref="IsSet"/> says so, under a route when <see cref="OnRoute"/> does.</param>
+/// <param name="Consequence">What the gateway does instead, for the warning.</param>
+/// <param name="IsSet">Whether the top-level key is set (null: the key exists under routes only).</param>
+/// <param name="OnRoute">Whether a route sets the key itself (null: a top-level key only). A top-level key that routes may also set applies to every route.</param>
+internal sealed record UnenforcedKey(string Key, string Consequence, Func<GatewayConfig, bool>? IsSet, Func<RouteConfig, bool>? OnRoute)
+{
+    /// <summary>Whether the key applies to the route: set on it, or set at the top level for every route.</summary>
+    public bool AppliesTo(GatewayConfig config, RouteConfig route) =>
+        OnRoute is not null && (OnRoute(route) || IsSet?.Invoke(config) == true);
 }
 
 /// <summary>Whether a stage runs before a route is known (on the snapshot) or with the route's own policy.</summary>

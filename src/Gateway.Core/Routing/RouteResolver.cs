@@ -1,6 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Routing;
 
@@ -60,6 +61,14 @@ internal static class RouteResolver
         if (route.Unavailable is { } reason)
         {
             return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, reason);
+        }
+
+        // Limits on upgraded connections are protection too: until they are enforced, such a route refuses upgrades
+        // (its plain requests are served).
+        if (route.Source.Websocket is not null && exchange.RequestHeaders.ContainsKey(HeaderNames.Upgrade))
+        {
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null,
+                "This route sets websocket limits, which this gateway version does not enforce yet; upgrades are refused until it does.");
         }
 
         return new RouteResolution(StatusCodes.Status200OK, route, target, null, null);

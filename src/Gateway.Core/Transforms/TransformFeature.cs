@@ -4,30 +4,29 @@ using Gateway.Pipeline;
 namespace Gateway.Transforms;
 
 /// <summary>
-/// Request and response transforms. Not enforced by this build. Removing headers can be protection (an internal
-/// header that must not reach a backend or a client), so a route with <c>remove_headers</c> fails closed with 503
-/// instead of passing them; the other transforms are reported and skipped.
+/// Request and response transforms. Not enforced by this build. A transform is part of what the backend and the
+/// client are promised (a header removed or overwritten, a path rewritten, a security header added), so a route
+/// with one fails closed with 503 rather than forward requests and responses other than the config describes.
 /// </summary>
 internal sealed class TransformFeature : Feature
 {
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => TransformValidator.Validate(config, diagnostics);
 
-    public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
-    {
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            var route = config.Routes[i];
-            if (route.Transform is not null)
-            {
-                messages.Add($"transform on route {routeIds[i]} ({route.Path}) is not enforced yet"
-                    + (RemovesHeaders(route) ? ": the route answers 503 until it is (it removes headers)" : ""));
-            }
-        }
-    }
+    public override IEnumerable<UnenforcedKey> NotEnforced =>
+    [
+        new("transform", "the route answers 503 until it is, instead of forwarding untransformed requests and responses", null, Transforms),
+    ];
 
     public override string? UnavailableReason(GatewayConfig config, RouteConfig route) =>
-        RemovesHeaders(route) ? "this route removes headers in a transform, which this gateway version does not enforce yet" : null;
+        Transforms(route) ? "this route transforms requests or responses, which this gateway version does not enforce yet" : null;
 
-    private static bool RemovesHeaders(RouteConfig route) =>
-        route.Transform?.Request?.RemoveHeaders is { Count: > 0 } || route.Transform?.Response?.RemoveHeaders is { Count: > 0 };
+    private static bool Transforms(RouteConfig route) =>
+        route.Transform is { } transform && (Transforms(transform.Request) || Transforms(transform.Response));
+
+    private static bool Transforms(RequestTransformConfig? request) =>
+        request is not null && (request.AddHeaders is { Count: > 0 } || request.SetHeaders is { Count: > 0 } || request.RemoveHeaders is { Count: > 0 }
+            || request.PathRewrites is { Count: > 0 } || request.QueryParams is { Add.Count: > 0 } or { Set.Count: > 0 } or { Remove.Count: > 0 });
+
+    private static bool Transforms(ResponseTransformConfig? response) =>
+        response is not null && (response.AddHeaders is { Count: > 0 } || response.SetHeaders is { Count: > 0 } || response.RemoveHeaders is { Count: > 0 });
 }

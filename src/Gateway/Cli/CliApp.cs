@@ -61,6 +61,11 @@ internal static class CliApp
                 return UserError;
             }
 
+            if (parsed.Action is System.CommandLine.Help.HelpAction)
+            {
+                return WriteHelp(parsed);
+            }
+
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (UnknownVerbException e)
@@ -109,6 +114,26 @@ internal static class CliApp
         }
 
         return ["run", "--config", first, .. args[1..]];
+    }
+
+    /// <summary>
+    /// The help text, with the optional arguments of the verbs it lists shown as optional (<c>run [CONFIG]</c>): the
+    /// parser's own list shows every argument as if it were required.
+    /// </summary>
+    private static int WriteHelp(ParseResult parsed)
+    {
+        var text = new StringWriter();
+        var code = parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = text });
+        var help = text.ToString();
+        foreach (var verb in parsed.CommandResult.Command.Subcommands)
+        {
+            var required = string.Concat(verb.Arguments.Select(a => $" <{a.Name}>"));
+            var shown = string.Concat(verb.Arguments.Select(a => a.Arity.MinimumNumberOfValues == 0 ? $" [{a.Name}]" : $" <{a.Name}>"));
+            help = help.Replace($"  {verb.Name}{required} ", $"  {verb.Name}{shown} ", StringComparison.Ordinal);
+        }
+
+        Console.Out.Write(help);
+        return code;
     }
 
     private static string Simplify(string message) => message

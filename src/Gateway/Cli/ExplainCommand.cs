@@ -83,9 +83,9 @@ internal static class ExplainCommand
         if (route is not null)
         {
             output.WriteLine($"policies    {RoutesCommand.Policies(route)}");
-            foreach (var message in runtime.NotEnforced.Where(m => m.Contains($"route {route.Id} ", StringComparison.Ordinal)))
+            foreach (var key in GatewayFeatures.All.SelectMany(f => f.NotEnforced).Where(k => k.AppliesTo(runtime.Source, route.Source)))
             {
-                output.WriteLine($"  warning   {message}");
+                output.WriteLine($"  warning   {key.Key} is not enforced yet: {key.Consequence}");
             }
         }
 

@@ -26,7 +26,15 @@ internal static class RunCommand
                 return Task.FromResult(CliApp.UserFailure($"two config files given ('{option}' and '{argument}'); give one"));
             }
 
-            return RunAsync(option ?? argument ?? DefaultConfig, parse.GetValue(port), parse.GetValue(adminPort));
+            var path = option ?? argument ?? DefaultConfig;
+            if (option is null && argument is null && !File.Exists(path) && !Directory.Exists(path))
+            {
+                // A first run outside the repository: say how to get a config instead of only that it is missing.
+                return Task.FromResult(CliApp.UserFailure(
+                    $"no config file given and {DefaultConfig} does not exist here; write a starter one with 'gateway init --out {DefaultConfig}', or run 'gateway run FILE'"));
+            }
+
+            return RunAsync(path, parse.GetValue(port), parse.GetValue(adminPort));
         });
         return command;
     }
@@ -70,11 +78,6 @@ internal static class RunCommand
         }
 
         var config = Overrides(loaded.Config!);
-
-        if (config.Tls is not null)
-        {
-            return CliApp.UserFailure("tls is configured, but this version cannot serve TLS yet; remove the tls block or terminate TLS in front of the gateway");
-        }
 
         if (config.Admin.Enabled && config.Admin.Port != 0 && config.Admin.Port == config.Server.Port)
         {

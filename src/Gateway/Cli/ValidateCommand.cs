@@ -30,7 +30,6 @@ internal static class ValidateCommand
             var problems = loaded.Problems.ToList();
             if (loaded.Config is not null && !loaded.HasErrors)
             {
-                problems.AddRange(ConfigCompiler.NotEnforced(loaded.Config).Select(m => new ConfigProblem(file, 0, 0, "", m, ProblemSeverity.Warning)));
                 summaries.Add($"{file}: ok ({loaded.Config.Routes.Count} route{(loaded.Config.Routes.Count == 1 ? "" : "s")}, "
                     + $"{problems.Count(p => !p.IsError)} warning{(problems.Count(p => !p.IsError) == 1 ? "" : "s")})");
             }

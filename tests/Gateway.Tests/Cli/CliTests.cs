@@ -108,12 +108,66 @@ public sealed class CliTests : IDisposable
 
         var (noConfig, _, noConfigErr) = await GatewayProcess.RunAsync(_dir, "run");
         Assert.Equal(1, noConfig);
-        Assert.Contains("config/gateway.yaml: file not found", noConfigErr, StringComparison.Ordinal);
+        Assert.Contains("config/gateway.yaml does not exist here; write a starter one with 'gateway init --out config/gateway.yaml'", noConfigErr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", noConfigErr, StringComparison.Ordinal);
 
         var (help, helpOut, _) = await GatewayProcess.RunAsync(_dir, "explain", "--help");
         Assert.Equal(0, help);
         Assert.Contains("--header", helpOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_shows_the_optional_config_of_run_as_optional()
+    {
+        var (code, stdout, _) = await GatewayProcess.RunAsync(_dir, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("  run [CONFIG] ", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("run <CONFIG>", stdout, StringComparison.Ordinal);
+        Assert.Contains("  validate <FILE> ", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task What_run_refuses_validate_reports_as_a_located_error()
+    {
+        var tls = Write("tls.yaml", "routes:\n  - {path: /a, mock: {status: 200}}\ntls:\n  cert_path: tls.yaml\n  key_path: tls.yaml\n");
+        var (validate, _, validateErr) = await GatewayProcess.RunAsync(_dir, "validate", tls);
+        Assert.Equal(1, validate);
+        Assert.Contains($"{tls}:4:3: tls: this version cannot serve TLS yet", validateErr, StringComparison.Ordinal);
+
+        var (run, _, runErr) = await GatewayProcess.RunAsync(_dir, "run", tls, "--port", "0", "--admin-port", "0");
+        Assert.Equal(1, run);
+        Assert.Contains($"{tls}:4:3: tls: this version cannot serve TLS yet", runErr, StringComparison.Ordinal);
+        Assert.Contains("1 error in the config; not starting", runErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_up_says_in_one_line_what_runs()
+    {
+        var config = Write("summary.yaml", """
+            hot_reload: {enabled: true}
+            auth:
+              api_key: {keys: {"sk_0123456789abcdef0123": ci}}
+            routes:
+              - {path: /a, backend: "http://127.0.0.1:9", auth: {required: true}, rate_limit: [{dimension: ip, requests: 5, window_secs: 1}]}
+              - {path: /b, backends: [{url: "http://127.0.0.1:9"}, {url: "http://127.0.0.2:9"}]}
+              - {path: /c, mock: {status: 200}}
+            """);
+        await using var process = GatewayProcess.Start(_dir, "run", config, "--port", "0", "--admin-port", "0");
+        await process.WaitForAdminListeningAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!process.Stdout.Contains(" started: ", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var line = Assert.Single(process.Stdout.Split('\n'), l => l.Contains(" started: ", StringComparison.Ordinal));
+        var summary = JsonDocument.Parse(line).RootElement;
+        Assert.Matches(@"^gateway \d+\.\d+\.\d+\S* started: config ", summary.GetProperty("msg").GetString());
+        Assert.Equal(config, summary.GetProperty("config").GetString());
+        Assert.Equal(3, summary.GetProperty("routes").GetInt32());
+        Assert.Equal(2, summary.GetProperty("backends").GetInt32());
+        Assert.Equal("authentication, rate_limit, mocks, hot_reload", summary.GetProperty("features").GetString());
+        Assert.Contains(summary.GetProperty("codec").GetString(), new[] { "native", "kestrel" });
     }
 
     [Fact]

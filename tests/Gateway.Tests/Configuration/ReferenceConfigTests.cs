@@ -8,6 +8,13 @@ public sealed class ReferenceConfigTests
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
+        if (!Directory.Exists(Paths.ReferenceConfigs))
+        {
+            // One case that skips (or fails in CI) with the reason, instead of a theory without data.
+            data.Add("(absent)");
+            return data;
+        }
+
         foreach (var file in Directory.GetFiles(Paths.ReferenceConfigs, "*.yaml").Order(StringComparer.Ordinal))
         {
             data.Add(Path.GetFileName(file));
@@ -16,25 +23,28 @@ public sealed class ReferenceConfigTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Files))]
     public void Loads_without_errors(string file)
     {
+        Paths.RequireReferenceConfigs();
         var result = ConfigLoader.LoadFile(Path.Combine(Paths.ReferenceConfigs, file));
         Assert.False(result.HasErrors, string.Join('\n', result.Problems));
         var runtime = ConfigCompiler.Compile(result.Config!, 1, DateTimeOffset.UnixEpoch);
         Assert.Equal(result.Config!.Routes.Count, runtime.Routes.Length);
     }
 
-    [Fact]
+    [SkippableFact]
     public void There_are_reference_configs()
     {
+        Paths.RequireReferenceConfigs();
         Assert.True(Files().Count >= 20, $"expected the reference configs at {Paths.ReferenceConfigs}");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Default_gateway_keeps_its_meaning()
     {
+        Paths.RequireReferenceConfigs();
         var config = ConfigLoader.LoadFile(Path.Combine(Paths.ReferenceConfigs, "default-gateway.yaml")).Config!;
         Assert.Equal(8080, config.Server.Port);
         var products = config.Routes.Single(r => r.Path == "/v1/products/*path");
@@ -43,9 +53,10 @@ public sealed class ReferenceConfigTests
         Assert.Empty(config.Routes.Single(r => r.Path == "/health").Methods!);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Load_balancer_full_featured_keeps_breaker_and_weights()
     {
+        Paths.RequireReferenceConfigs();
         var config = ConfigLoader.LoadFile(Path.Combine(Paths.ReferenceConfigs, "load-balancer-full-featured.yaml")).Config!;
         Assert.Equal(3, config.CircuitBreaker!.HalfOpenRequests);
         Assert.Equal(60, config.CircuitBreaker.TimeoutSecs);

@@ -7,6 +7,22 @@ public static class Paths
 
     public static string ReferenceConfigs => Path.Combine(Repository, "..", "shared", "reference-configs");
 
+    /// <summary>
+    /// Skips the test when the shared folder is not beside this checkout (a clone of its own), with a one-line reason;
+    /// fails instead when <c>CI=true</c>, where the folder is always there.
+    /// </summary>
+    public static void RequireReferenceConfigs()
+    {
+        if (Directory.Exists(ReferenceConfigs))
+        {
+            return;
+        }
+
+        var reason = $"the earlier gateway's configs are not beside this checkout ({Path.GetFullPath(ReferenceConfigs)})";
+        Assert.False(Environment.GetEnvironmentVariable("CI") == "true", reason);
+        Skip.If(true, reason);
+    }
+
     /// <summary>The built gateway entry assembly, run as <c>dotnet gateway.dll</c>.</summary>
     public static string GatewayDll => Path.Combine(AppContext.BaseDirectory, "gateway.dll");
 

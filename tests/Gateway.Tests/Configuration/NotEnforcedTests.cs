@@ -1,0 +1,185 @@
+using System.Net;
+using Gateway.Configuration;
+
+namespace Gateway.Tests.Configuration;
+
+/// <summary>
+/// Keys this build accepts but does not enforce yet: each is warned about once, where it is written, and none that
+/// protects anything fails open (its routes answer 503 instead).
+/// </summary>
+public sealed class NotEnforcedTests
+{
+    private static ConfigLoadResult Load(string yaml) => ConfigLoader.LoadText(yaml, "test.yaml", Directory.GetCurrentDirectory());
+
+    [Fact]
+    public void Each_unenforced_key_is_warned_about_once_at_its_location_naming_its_routes()
+    {
+        var result = Load("""
+            ip_filter:
+              blacklist: [10.0.0.0/8]
+            routes:
+              - path: /a
+                mock: {status: 200}
+                cors: {allowed_origins: ["https://app.example"]}
+              - path: /b
+                mock: {status: 200}
+                ip_filter: {blacklist: [192.168.0.0/16]}
+                cors: {allowed_origins: ["https://app.example"]}
+              - path: /c
+                mock: {status: 200}
+                cors: {allowed_origins: ["https://app.example"]}
+              - path: /d
+                mock: {status: 200}
+                cors: {allowed_origins: ["https://app.example"]}
+              - path: /e
+                mock: {status: 200}
+                cors: {allowed_origins: ["https://app.example"]}
+            """);
+        Assert.False(result.HasErrors, string.Join('\n', result.Problems));
+        var warnings = result.Warnings.ToList();
+        Assert.True(warnings.Count == 2, string.Join('\n', warnings));
+
+        var ipFilter = Assert.Single(warnings, w => w.Path == "ip_filter");
+        Assert.Equal(2, ipFilter.Line);
+        Assert.Equal("test.yaml:2:3: warning: ip_filter: not enforced yet: every route it covers answers 503 until it is; also set on routes[1] (/b)", ipFilter.ToString());
+
+        var cors = Assert.Single(warnings, w => w.Path == "routes[0].cors");
+        Assert.Equal(6, cors.Line);
+        Assert.EndsWith("; set on routes[0] (/a), routes[1] (/b), routes[2] (/c) and 2 more", cors.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_warning_of_every_example_and_reference_config_has_a_location()
+    {
+        var files = Directory.GetFiles(Path.Combine(Paths.Repository, "examples"), "*.yaml").ToList();
+        files.Add(Path.Combine(Paths.Repository, "config", "gateway.yaml"));
+        if (Directory.Exists(Paths.ReferenceConfigs))
+        {
+            files.AddRange(Directory.GetFiles(Paths.ReferenceConfigs, "*.yaml"));
+        }
+
+        foreach (var file in files)
+        {
+            foreach (var warning in ConfigLoader.LoadFile(file).Warnings)
+            {
+                Assert.True(warning.Line > 0 && warning.Column > 0 && warning.Path.Length > 0, $"{file}: a warning without a location: {warning}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Problems_come_in_file_order()
+    {
+        var result = Load("""
+            server:
+              http2: true
+            routes:
+              - path: /a
+                backend: "http://127.0.0.1:9"
+                cache: {enabled: true}
+              - {path: /b, backend: nope}
+            """);
+        var lines = result.Problems.Select(p => p.Line).ToList();
+        Assert.Equal(lines.Order(), lines);
+        Assert.Equal(3, result.Problems.Count);
+    }
+
+    [Fact]
+    public void Tls_is_an_error_until_it_is_served()
+    {
+        var result = Load("routes:\n  - {path: /a, mock: {status: 200}}\ntls:\n  cert_path: /etc/hostname\n  key_path: /etc/hostname\n");
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("tls", error.Path);
+        Assert.Contains("cannot serve TLS yet", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_global_ip_filter_makes_every_route_answer_503_and_reaches_no_backend()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            ip_filter:
+              blacklist: [203.0.113.0/24]
+            routes:
+              - {path: /api/*rest, backend: "{{{backend.Url}}}" }
+              - {path: /mock, mock: {status: 200, body: ok}}
+            """);
+        foreach (var path in new[] { "/api/x", "/mock" })
+        {
+            using var response = await gateway.Client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("IP filter", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, backend.Requests);
+    }
+
+    [Theory]
+    [InlineData("{request: {set_headers: {X-Internal: 'false'}}}")]
+    [InlineData("{request: {add_headers: {X-From-Gateway: '1'}}}")]
+    [InlineData("{request: {remove_headers: [X-Debug]}}")]
+    [InlineData("{request: {path_rewrites: [{pattern: '^/old/(.*)$', replacement: '/new/$1'}]}}")]
+    [InlineData("{request: {query_params: {remove: [debug]}}}")]
+    [InlineData("{response: {add_headers: {Strict-Transport-Security: 'max-age=31536000'}}}")]
+    [InlineData("{response: {remove_headers: [Server]}}")]
+    public async Task A_route_with_any_transform_answers_503_while_the_others_serve(string transform)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - {path: /old/*rest, backend: "{{{backend.Url}}}", transform: {{{transform}}} }
+              - {path: /plain, backend: "{{{backend.Url}}}" }
+            """);
+        using (var refused = await gateway.Client.GetAsync("/old/x?debug=1"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        Assert.Equal(0, backend.Requests);
+        using var served = await gateway.Client.GetAsync("/plain");
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_route_with_websocket_limits_refuses_upgrades_and_serves_plain_requests()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - {path: /ws, backend: "{{{backend.Url}}}", websocket: {idle_timeout_secs: 60} }
+            """);
+        using var upgrade = new HttpRequestMessage(HttpMethod.Get, "/ws");
+        upgrade.Headers.TryAddWithoutValidation("Connection", "Upgrade");
+        upgrade.Headers.TryAddWithoutValidation("Upgrade", "websocket");
+        upgrade.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        upgrade.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
+        using (var refused = await gateway.Client.SendAsync(upgrade))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Contains("websocket limits", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, backend.Requests);
+        using var plain = await gateway.Client.GetAsync("/ws");
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+    }
+
+    [Fact]
+    public async Task Cors_and_cache_that_are_not_enforced_yet_open_nothing_and_serve()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - path: /api
+                backend: "{{{backend.Url}}}"
+                cors: {allowed_origins: ["https://app.example"]}
+                cache: {enabled: true}
+            """);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api");
+        request.Headers.TryAddWithoutValidation("Origin", "https://app.example");
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+}
