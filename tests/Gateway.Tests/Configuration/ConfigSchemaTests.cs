@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -28,12 +29,15 @@ public sealed partial class ConfigSchemaTests : IDisposable
     [Fact]
     public void Checked_in_schema_is_the_generated_one()
     {
+        // Byte for byte: a byte order mark or CRLF line ends would be a difference too.
         var generated = ConfigSchema.Text();
-        var checkedIn = File.ReadAllText(SchemaFile);
-        if (checkedIn == generated)
+        var bytes = File.ReadAllBytes(SchemaFile);
+        if (bytes.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(generated)))
         {
             return;
         }
+
+        var checkedIn = Encoding.UTF8.GetString(bytes);
 
         var ours = checkedIn.Split('\n');
         var theirs = generated.Split('\n');
