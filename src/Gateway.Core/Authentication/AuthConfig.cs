@@ -23,7 +23,7 @@ internal sealed record JwtConfig
 {
     [Secret] public string? Secret { get; init; }
     public string? PublicKey { get; init; }
-    public string Algorithm { get; init; } = "HS256";
+    [KnownValues("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384")] public string Algorithm { get; init; } = "HS256";
     public string? Issuer { get; init; }
     public StringList? Audience { get; init; }
     public string? JwksUrl { get; init; }
@@ -53,7 +53,7 @@ internal sealed record ApiKeyEntry
 internal sealed record RouteAuthConfig
 {
     public bool Required { get; init; }
-    public List<string> Methods { get; init; } = [];
+    [KnownValues("jwt", "apikey", "api_key")] public List<string> Methods { get; init; } = [];
     public List<string>? Scopes { get; init; }
     public List<string>? Roles { get; init; }
     public Dictionary<string, StringList>? Claims { get; init; }

@@ -22,8 +22,9 @@ internal static class AuthValidator
         _ => 32,
     };
 
-    internal static readonly string[] Algorithms =
-        ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384"];
+    internal static readonly string[] Algorithms = KnownValuesAttribute.Of<JwtConfig>(nameof(JwtConfig.Algorithm));
+
+    private static readonly string[] AuthMethods = KnownValuesAttribute.Of<RouteAuthConfig>(nameof(RouteAuthConfig.Methods));
 
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
@@ -136,7 +137,7 @@ internal static class AuthValidator
             for (var j = 0; j < auth.Methods.Count; j++)
             {
                 var method = auth.Methods[j];
-                ValidationRules.OneOf(d, $"{path}.methods[{j}]", method, "jwt", "apikey", "api_key");
+                ValidationRules.OneOf(d, $"{path}.methods[{j}]", method, AuthMethods);
                 // Kept loadable for configs of the earlier gateway; such a method can never succeed.
                 if (method == "jwt" && jwt is null)
                 {

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Gateway.Configuration;
 
 // The configuration schema: its core here, each feature's keys in that feature's folder (partial records).
@@ -28,7 +30,7 @@ internal sealed record ServerConfig
     public bool? Http2 { get; init; }
 
     /// <summary>Who serves HTTP/1.1: <c>native</c> (the gateway's own codec on Kestrel's transport) or <c>kestrel</c>.</summary>
-    public string Http1Codec { get; init; } = "native";
+    [KnownValues("native", "kestrel")] public string Http1Codec { get; init; } = "native";
     public LimitsConfig Limits { get; init; } = new();
     public double ShutdownTimeoutSecs { get; init; } = 30;
 }
@@ -61,7 +63,7 @@ internal sealed partial record RouteConfig
     public double? TimeoutSecs { get; init; }
     public bool PreserveHost { get; init; }
     public bool AllowEncodedSlashes { get; init; }
-    public string? BackendProtocol { get; init; }
+    [KnownValues("http1", "http2", "h2c")] public string? BackendProtocol { get; init; }
 }
 
 /// <summary>One upstream server of a route.</summary>
@@ -111,8 +113,8 @@ internal sealed record AdminConfig
 
 internal sealed record LoggingConfig
 {
-    public string Level { get; init; } = "info";
-    public string Format { get; init; } = "json";
+    [KnownValues("trace", "debug", "info", "warn", "error", "critical", "none")] public string Level { get; init; } = "info";
+    [KnownValues("json", "text")] public string Format { get; init; } = "json";
     public bool AccessLog { get; init; } = true;
     public LogSampleConfig? Sample { get; init; }
 }
@@ -134,6 +136,21 @@ internal sealed class SecretAttribute : Attribute;
 internal sealed class ConfigAliasAttribute(string name) : Attribute
 {
     public string Name { get; } = name;
+}
+
+/// <summary>
+/// The only values a string key (or each item of a list of strings) may take. The feature's validator checks them
+/// (<see cref="Of{T}(string)"/>) and the schema lists them, both from this one place.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class KnownValuesAttribute(params string[] values) : Attribute
+{
+    public IReadOnlyList<string> Values { get; } = values;
+
+    /// <summary>The values declared on the property <paramref name="property"/> of <typeparamref name="T"/>.</summary>
+    public static string[] Of<T>(string property) =>
+        [.. typeof(T).GetProperty(property)?.GetCustomAttribute<KnownValuesAttribute>()?.Values
+            ?? throw new InvalidOperationException($"{typeof(T).Name}.{property} declares no known values")];
 }
 
 /// <summary>A record that may also be written as one scalar, which sets the named property.</summary>

@@ -377,6 +377,29 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         return builder.ToString();
     }
 
+    /// <summary>
+    /// The keys a record binds, in the order of its properties: each settable property under its snake_case name,
+    /// followed by its aliases (<see cref="ConfigAliasAttribute"/>). The schema (<see cref="ConfigSchema"/>) is made
+    /// from the same list, so the two cannot disagree on a key.
+    /// </summary>
+    internal static IEnumerable<ConfigKey> Keys(Type record)
+    {
+        foreach (var property in record.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (!property.CanWrite || property.GetIndexParameters().Length > 0 || property.Name == "EqualityContract")
+            {
+                continue;
+            }
+
+            var name = SnakeCase(property.Name);
+            yield return new ConfigKey(name, property, IsAlias: false);
+            foreach (var alias in property.GetCustomAttributes<ConfigAliasAttribute>())
+            {
+                yield return new ConfigKey(alias.Name, property, IsAlias: true);
+            }
+        }
+    }
+
     /// <summary>What binding needs of one property, read by reflection once per type rather than once per key.</summary>
     private sealed record PropertyShape(PropertyInfo Info, bool IsSecret, bool IsNullable);
 
@@ -385,25 +408,20 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         public RecordShape(Type type)
         {
             var nullability = new NullabilityInfoContext();
-            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            PropertyShape? shape = null;
+            foreach (var key in Keys(type))
             {
-                if (!property.CanWrite || property.GetIndexParameters().Length > 0 || property.Name == "EqualityContract")
+                if (!key.IsAlias)
                 {
-                    continue;
+                    shape = new PropertyShape(
+                        key.Property,
+                        key.Property.IsDefined(typeof(SecretAttribute)),
+                        Nullable.GetUnderlyingType(key.Property.PropertyType) is not null
+                            || nullability.Create(key.Property).WriteState == NullabilityState.Nullable);
+                    Names.Add(key.Name);
                 }
 
-                var shape = new PropertyShape(
-                    property,
-                    property.IsDefined(typeof(SecretAttribute)),
-                    Nullable.GetUnderlyingType(property.PropertyType) is not null
-                        || nullability.Create(property).WriteState == NullabilityState.Nullable);
-                var name = SnakeCase(property.Name);
-                Properties[name] = shape;
-                Names.Add(name);
-                foreach (var alias in property.GetCustomAttributes<ConfigAliasAttribute>())
-                {
-                    Properties[alias.Name] = shape;
-                }
+                Properties[key.Name] = shape!;
             }
         }
 
@@ -412,3 +430,6 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
         public List<string> Names { get; } = [];
     }
 }
+
+/// <summary>One key of a config record: its name in the file, the property it sets, and whether it is an alias of the property's own name.</summary>
+internal sealed record ConfigKey(string Name, PropertyInfo Property, bool IsAlias);

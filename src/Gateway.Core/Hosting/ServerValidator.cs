@@ -8,6 +8,10 @@ namespace Gateway.Hosting;
 /// <summary>The listeners, limits, logging and admin settings.</summary>
 internal static class ServerValidator
 {
+    private static readonly string[] Http1Codecs = KnownValuesAttribute.Of<ServerConfig>(nameof(ServerConfig.Http1Codec));
+    private static readonly string[] LogLevels = KnownValuesAttribute.Of<LoggingConfig>(nameof(LoggingConfig.Level));
+    private static readonly string[] LogFormats = KnownValuesAttribute.Of<LoggingConfig>(nameof(LoggingConfig.Format));
+
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
         var server = config.Server;
@@ -26,7 +30,7 @@ internal static class ServerValidator
             ValidationRules.HeaderName(d, $"server.proxy_only_headers[{i}]", server.ProxyOnlyHeaders![i]);
         }
 
-        ValidationRules.OneOf(d, "server.http1_codec", server.Http1Codec, "native", "kestrel");
+        ValidationRules.OneOf(d, "server.http1_codec", server.Http1Codec, Http1Codecs);
         var limits = server.Limits;
         ValidationRules.InRange(d, "server.limits.max_header_bytes", limits.MaxHeaderBytes, 1024, 1024 * 1024);
         ValidationRules.InRange(d, "server.limits.max_headers", limits.MaxHeaders, 1, 10_000);
@@ -66,8 +70,8 @@ internal static class ServerValidator
         }
 
         var logging = config.Logging;
-        ValidationRules.OneOf(d, "logging.level", logging.Level, "trace", "debug", "info", "warn", "error", "critical", "none");
-        ValidationRules.OneOf(d, "logging.format", logging.Format, "json", "text");
+        ValidationRules.OneOf(d, "logging.level", logging.Level, LogLevels);
+        ValidationRules.OneOf(d, "logging.format", logging.Format, LogFormats);
         if (logging.Sample is { } sample)
         {
             ValidationRules.InRange(d, "logging.sample.success_ratio", sample.SuccessRatio, 0, 1);

@@ -14,5 +14,5 @@ internal sealed record IpFilterConfig
 {
     public List<string> Whitelist { get; init; } = [];
     public List<string> Blacklist { get; init; } = [];
-    public string DefaultAction { get; init; } = "allow";
+    [KnownValues("allow", "deny")] public string DefaultAction { get; init; } = "allow";
 }

@@ -6,6 +6,8 @@ namespace Gateway.IpFiltering;
 /// <summary>IP filters, globally and per route.</summary>
 internal static class IpFilterValidator
 {
+    private static readonly string[] Actions = KnownValuesAttribute.Of<IpFilterConfig>(nameof(IpFilterConfig.DefaultAction));
+
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
         IpFilter(d, "ip_filter", config.IpFilter);
@@ -32,7 +34,7 @@ internal static class IpFilterValidator
             ValidationRules.Network(d, $"{path}.blacklist[{i}]", filter.Blacklist[i]);
         }
 
-        ValidationRules.OneOf(d, path + ".default_action", filter.DefaultAction, "allow", "deny");
+        ValidationRules.OneOf(d, path + ".default_action", filter.DefaultAction, Actions);
         if (filter.DefaultAction == "allow" && filter.Whitelist.Count > 0 && filter.Blacklist.Count == 0)
         {
             d.Warning(path, "has a whitelist but default_action allow, so every address is allowed anyway; set default_action: deny");

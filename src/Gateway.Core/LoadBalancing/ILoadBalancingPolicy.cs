@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Configuration;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.LoadBalancing;
@@ -19,8 +20,7 @@ internal interface ILoadBalancingPolicy
 /// <summary>The strategies by their config names.</summary>
 internal static class LoadBalancingPolicies
 {
-    public static readonly string[] Names =
-        ["round_robin", "least_connections", "weighted", "ip_hash", "random", "power_of_two", "consistent_hash"];
+    public static readonly string[] Names = KnownValuesAttribute.Of<LoadBalancerConfig>(nameof(LoadBalancerConfig.Strategy));
 
     public static ILoadBalancingPolicy Create(string strategy, string? hashOn, IReadOnlyList<string> names, IReadOnlyList<int> weights) => strategy switch
     {

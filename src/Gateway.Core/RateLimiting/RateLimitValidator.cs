@@ -6,12 +6,16 @@ namespace Gateway.RateLimiting;
 /// <summary>Rate limits: the global block and every route's rules.</summary>
 internal static class RateLimitValidator
 {
+    private static readonly string[] Algorithms = KnownValuesAttribute.Of<RateLimitingConfig>(nameof(RateLimitingConfig.Algorithm));
+    private static readonly string[] LocalAlgorithms = KnownValuesAttribute.Of<RateLimitingConfig>(nameof(RateLimitingConfig.LocalAlgorithm));
+    private static readonly string[] FailureModes = KnownValuesAttribute.Of<RateLimitingConfig>(nameof(RateLimitingConfig.FailureMode));
+
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
         if (config.RateLimiting is { } rl)
         {
-            ValidationRules.OneOf(d, "rate_limiting.algorithm", rl.Algorithm, "sliding_window", "fixed_window", "token_bucket");
-            ValidationRules.OneOf(d, "rate_limiting.local_algorithm", rl.LocalAlgorithm, "sliding_window", "fixed_window", "token_bucket");
+            ValidationRules.OneOf(d, "rate_limiting.algorithm", rl.Algorithm, Algorithms);
+            ValidationRules.OneOf(d, "rate_limiting.local_algorithm", rl.LocalAlgorithm, LocalAlgorithms);
             ValidationRules.InRange(d, "rate_limiting.max_keys", rl.MaxKeys, 100, 100_000_000);
             var bucket = rl.Redis is null ? rl.LocalAlgorithm : rl.Algorithm;
             if (bucket != "token_bucket" && (rl.Global.Any(r => r.Burst is not null) || config.Routes.Any(r => r.RateLimit?.Any(l => l.Burst is not null) == true)))
@@ -19,7 +23,7 @@ internal static class RateLimitValidator
                 d.Warning("rate_limiting", $"burst applies to token_bucket only; with {bucket} it is ignored");
             }
 
-            ValidationRules.OneOf(d, "rate_limiting.failure_mode", rl.FailureMode, "open", "closed");
+            ValidationRules.OneOf(d, "rate_limiting.failure_mode", rl.FailureMode, FailureModes);
             for (var i = 0; i < rl.Global.Count; i++)
             {
                 RateLimit(d, $"rate_limiting.global[{i}]", rl.Global[i]);

@@ -15,14 +15,14 @@ internal sealed record RateLimitingConfig
     public bool Enabled { get; init; } = true;
 
     /// <summary>The algorithm of the Redis limiter (the earlier gateway's key).</summary>
-    public string Algorithm { get; init; } = "sliding_window";
+    [KnownValues("sliding_window", "fixed_window", "token_bucket")] public string Algorithm { get; init; } = "sliding_window";
 
     /// <summary>The algorithm without Redis (and of the fallback while Redis is away).</summary>
-    public string LocalAlgorithm { get; init; } = "token_bucket";
+    [KnownValues("sliding_window", "fixed_window", "token_bucket")] public string LocalAlgorithm { get; init; } = "token_bucket";
 
     public List<RateLimitRule> Global { get; init; } = [];
     public RedisConfig? Redis { get; init; }
-    public string FailureMode { get; init; } = "open";
+    [KnownValues("open", "closed")] public string FailureMode { get; init; } = "open";
 
     /// <summary>Most client keys tracked in memory per limit; beyond it idle ones are dropped first.</summary>
     public int MaxKeys { get; init; } = 100_000;

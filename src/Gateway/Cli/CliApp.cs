@@ -20,6 +20,7 @@ internal static class CliApp
             ExplainCommand.Build(),
             TestCommand.Build(),
             KeysCommand.Build(),
+            SchemaCommand.Build(),
             CompletionCommand.Build(),
         };
 

@@ -286,7 +286,7 @@ public sealed class CliTests : IDisposable
         var (code, script, _) = await GatewayProcess.RunAsync(_dir, "completion", shell);
         Assert.Equal(0, code);
         Assert.Contains(marker, script, StringComparison.Ordinal);
-        foreach (var verb in new[] { "run", "validate", "init", "routes", "explain", "test", "keys", "completion" })
+        foreach (var verb in new[] { "run", "validate", "init", "routes", "explain", "test", "keys", "schema", "completion" })
         {
             Assert.Contains(verb, script, StringComparison.Ordinal);
         }

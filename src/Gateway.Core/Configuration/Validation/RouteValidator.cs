@@ -12,8 +12,9 @@ internal static class RouteValidator
         "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
     };
 
-    private static readonly string[] Strategies =
-        ["round_robin", "least_connections", "weighted", "ip_hash", "random", "power_of_two", "consistent_hash"];
+    private static readonly string[] Strategies = KnownValuesAttribute.Of<LoadBalancerConfig>(nameof(LoadBalancerConfig.Strategy));
+
+    private static readonly string[] BackendProtocols = KnownValuesAttribute.Of<RouteConfig>(nameof(RouteConfig.BackendProtocol));
 
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
@@ -72,7 +73,7 @@ internal static class RouteValidator
 
             if (route.BackendProtocol is not null)
             {
-                ValidationRules.OneOf(d, path + ".backend_protocol", route.BackendProtocol, "http1", "http2", "h2c");
+                ValidationRules.OneOf(d, path + ".backend_protocol", route.BackendProtocol, BackendProtocols);
             }
 
             if (route.Websocket is { } ws)
