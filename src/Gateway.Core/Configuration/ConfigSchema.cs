@@ -139,7 +139,9 @@ internal static class ConfigSchema
                     throw new InvalidOperationException($"no schema for {underlying}: the binder reads mapping keys as strings");
                 }
 
-                return new JsonObject { ["type"] = Types("object", "null"), ["additionalProperties"] = Value(arguments[1], null) };
+                // An empty entry reads as "" in a map of strings; in any other map the binder refuses it, like an empty list item.
+                var entry = arguments[1] == typeof(string) ? Value(arguments[1], null) : Item(arguments[1], null);
+                return new JsonObject { ["type"] = Types("object", "null"), ["additionalProperties"] = entry };
             }
 
             return Ref(Definition(underlying));

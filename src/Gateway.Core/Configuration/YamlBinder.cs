@@ -176,6 +176,11 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
             {
                 dictionary[key] = value;
             }
+            else if (IsNull(valueNode))
+            {
+                // Dropping the entry would drop what it asks for (a header condition, an API key) without a word.
+                diagnostics.Error(childPath, "must not be empty");
+            }
         }
 
         return dictionary;

@@ -170,6 +170,8 @@ public sealed partial class ConfigSchemaTests : IDisposable
     [InlineData("auth: {jwt: {audience: {a: b}}}\n", "auth.jwt.audience")]
     [InlineData("logging: {level: loud}\n", "logging.level")]
     [InlineData("routes: [{path: /a, backend: 'http://127.0.0.1:1', auth: {methods: [password]}}]\n", "routes[0].auth.methods[0]")]
+    [InlineData("routes: [{path: /a, mock: {status: 200}, headers: {X-Env: }}]\n", "routes[0].headers.X-Env")]
+    [InlineData("auth: {api_key: {keys: {sk_secret_value_123456: }}}\n", "auth.api_key.keys[0]")]
     public void Values_the_loader_refuses_fail_the_schema(string yaml, string path)
     {
         Assert.Contains(ConfigLoader.LoadText(yaml, "bad.yaml", _dir, _ => null).Errors, p => p.Path == path);
