@@ -20,7 +20,7 @@ internal abstract class Feature
     }
 
     /// <summary>Why a route cannot serve safely in this build (it would fail open), or null when it can.</summary>
-    public virtual string? UnavailableReason(GatewayConfig config, RouteConfig route) => null;
+    public virtual Routing.RouteUnavailable? UnavailableReason(GatewayConfig config, RouteConfig route) => null;
 }
 
 /// <summary>Whether a stage runs before a route is known (on the snapshot) or with the route's own policy.</summary>

@@ -57,9 +57,9 @@ internal static class RouteResolver
                 "The path contains an encoded slash or backslash (%2F, %5C), which this route does not accept.");
         }
 
-        if (route.Unavailable is { } reason)
+        if (route.Unavailable is { } unavailable)
         {
-            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, reason);
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, unavailable.Detail);
         }
 
         return new RouteResolution(StatusCodes.Status200OK, route, target, null, null);

@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
+using Gateway.Routing;
 
 namespace Gateway.Transforms;
 
@@ -10,6 +11,9 @@ namespace Gateway.Transforms;
 /// </summary>
 internal sealed class TransformFeature : Feature
 {
+    private static readonly RouteUnavailable Unavailable =
+        RouteUnavailable.Feature("transform", "this route removes headers in a transform, which this gateway version does not enforce yet");
+
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => TransformValidator.Validate(config, diagnostics);
 
     public override void ReportNotEnforced(GatewayConfig config, IReadOnlyList<string> routeIds, List<string> messages)
@@ -25,8 +29,7 @@ internal sealed class TransformFeature : Feature
         }
     }
 
-    public override string? UnavailableReason(GatewayConfig config, RouteConfig route) =>
-        RemovesHeaders(route) ? "this route removes headers in a transform, which this gateway version does not enforce yet" : null;
+    public override RouteUnavailable? UnavailableReason(GatewayConfig config, RouteConfig route) => RemovesHeaders(route) ? Unavailable : null;
 
     private static bool RemovesHeaders(RouteConfig route) =>
         route.Transform?.Request?.RemoveHeaders is { Count: > 0 } || route.Transform?.Response?.RemoveHeaders is { Count: > 0 };
