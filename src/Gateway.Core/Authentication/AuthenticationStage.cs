@@ -74,11 +74,13 @@ internal sealed class AuthenticationStage : Stage<AuthPolicy>
             return true;
         }
 
+        var failure = decision.Failure!.Value;
+        var reason = AnswerReasons.Auth(failure.Reason);
         exchange.Respond(decision.Status == StatusCodes.Status503ServiceUnavailable
-            ? Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable, "urn:gateway:problem:auth-unavailable", "Service Unavailable",
-                decision.Failure!.Value.Detail, HeaderNames.RetryAfter, "5")
-            : Problems.Create(exchange, StatusCodes.Status401Unauthorized, "urn:gateway:problem:unauthorized", "Unauthorized",
-                decision.Failure!.Value.Detail, HeaderNames.WWWAuthenticate, decision.Challenge));
+            ? Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable, reason, "urn:gateway:problem:auth-unavailable", "Service Unavailable",
+                failure.Detail, HeaderNames.RetryAfter, "5")
+            : Problems.Create(exchange, StatusCodes.Status401Unauthorized, reason, "urn:gateway:problem:unauthorized", "Unauthorized",
+                failure.Detail, HeaderNames.WWWAuthenticate, decision.Challenge));
         return false;
     }
 

@@ -27,14 +27,14 @@ internal sealed class AuthorizationStage : Stage<AuthPolicy>
     {
         if (exchange.Identity is not { } identity)
         {
-            return Problems.Create(exchange, StatusCodes.Status401Unauthorized, "urn:gateway:problem:unauthorized", "Unauthorized",
+            return Problems.Create(exchange, StatusCodes.Status401Unauthorized, AnswerReasons.Auth("missing"), "urn:gateway:problem:unauthorized", "Unauthorized",
                 "This route needs credentials.", HeaderNames.WWWAuthenticate, policy.Challenge);
         }
 
-        if (Authorizer.Refusal(policy, identity) is { } reason)
+        if (Authorizer.Refusal(policy, identity) is { } refusal)
         {
             AuthMetrics.Forbidden(identity.Method);
-            return Problems.Create(exchange, StatusCodes.Status403Forbidden, "urn:gateway:problem:forbidden", "Forbidden", reason);
+            return Problems.Create(exchange, StatusCodes.Status403Forbidden, refusal.Reason, "urn:gateway:problem:forbidden", "Forbidden", refusal.Detail);
         }
 
         return null;

@@ -1,4 +1,5 @@
 using Gateway.Authentication;
+using Gateway.Pipeline;
 
 namespace Gateway.Authorization;
 
@@ -8,29 +9,32 @@ namespace Gateway.Authorization;
 /// </summary>
 internal static class Authorizer
 {
-    public static string? Refusal(AuthPolicy policy, Identity identity)
+    public static AuthorizationRefusal? Refusal(AuthPolicy policy, Identity identity)
     {
         foreach (var scope in policy.Scopes)
         {
             if (!identity.Scopes.Contains(scope))
             {
-                return $"The credential lacks the scope '{scope}'.";
+                return new(AnswerReasons.ForbiddenScope, $"The credential lacks the scope '{scope}'.");
             }
         }
 
         if (policy.Roles.Length > 0 && !policy.Roles.Any(identity.Roles.Contains))
         {
-            return "The credential has none of the roles this route accepts.";
+            return new(AnswerReasons.ForbiddenRole, "The credential has none of the roles this route accepts.");
         }
 
         foreach (var requirement in policy.Claims)
         {
             if (!identity.Claim(requirement.Claim).Any(requirement.Values.Contains))
             {
-                return $"The credential's '{requirement.Claim}' claim is not one this route accepts.";
+                return new(AnswerReasons.ForbiddenClaim, $"The credential's '{requirement.Claim}' claim is not one this route accepts.");
             }
         }
 
         return null;
     }
 }
+
+/// <summary>Why an identity may not pass: the access log's code and the words the client gets.</summary>
+internal readonly record struct AuthorizationRefusal(string Reason, string Detail);

@@ -148,7 +148,7 @@ internal static class ConfigCompiler
             CompileConditions(route.Headers, id, logger),
             CompileConditions(route.Query, id, logger));
 
-        string? unavailable = null;
+        RouteUnavailable? unavailable = null;
         foreach (var feature in GatewayFeatures.All)
         {
             unavailable ??= feature.UnavailableReason(config, route);

@@ -15,6 +15,7 @@ internal sealed class MockResponse
         {
             Headers = [.. headers],
             Detail = "the route's mock answer",
+            Reason = AnswerReasons.Mock,
         };
     }
 

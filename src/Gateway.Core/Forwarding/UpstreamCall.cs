@@ -178,7 +178,7 @@ internal static class UpstreamCall
     {
         var wait = RateLimiting.RateLimitHeaders.Seconds(group.RetryAfter()).ToString(CultureInfo.InvariantCulture);
         var breakersOpen = group.BreakersClosedTheWay();
-        return Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable,
+        return Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable, breakersOpen ? AnswerReasons.CircuitOpen : AnswerReasons.NoHealthyBackend,
             breakersOpen ? "urn:gateway:problem:circuit-open" : "urn:gateway:problem:no-healthy-backend", "Service Unavailable",
             breakersOpen ? "The backend's circuit breaker is open after repeated failures." : "No healthy backend can take this request.",
             HeaderNames.RetryAfter, wait);
@@ -188,20 +188,52 @@ internal static class UpstreamCall
     {
         UpstreamFailure.ClientGone => Problems.ClientGone,
         // SPEC's statuses have no 408: a body that stops arriving is a malformed request, said plainly.
-        UpstreamFailure.ClientBodyTimeout => Problems.BadRequest(exchange, error?.Message ?? "The request body did not arrive in time."),
+        UpstreamFailure.ClientBodyTimeout => Problems.BadRequest(exchange, AnswerReasons.ClientTimeout, error?.Message ?? "The request body did not arrive in time."),
         UpstreamFailure.ClientBodyTooLarge => Problems.ContentTooLarge(exchange, $"The request body is larger than {exchange.Config.MaxRequestBodySize} bytes."),
-        UpstreamFailure.Unsendable => Problems.BadRequest(exchange, error?.Message ?? "The request cannot be forwarded as it is."),
-        _ => Problems.BadRequest(exchange, "The request body could not be read."),
+        UpstreamFailure.Unsendable => Problems.BadRequest(exchange, AnswerReasons.Unsendable, error?.Message ?? "The request cannot be forwarded as it is."),
+        _ => Problems.BadRequest(exchange, AnswerReasons.BadBody, "The request body could not be read."),
     };
 
     private static Answer BackendFailure(Exchange exchange, UpstreamRoute route, UpstreamFailure failure, in SendResult result) => failure switch
     {
-        UpstreamFailure.Timeout => Problems.Create(exchange, StatusCodes.Status504GatewayTimeout, "urn:gateway:problem:backend-timeout", "Gateway Timeout",
-            $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s."),
-        UpstreamFailure.HeldBack => Problems.Create(exchange, result.HeldBackStatus, "urn:gateway:problem:backend-error",
+        UpstreamFailure.Timeout => Problems.Create(exchange, StatusCodes.Status504GatewayTimeout, AnswerReasons.UpstreamTimeout, "urn:gateway:problem:backend-timeout",
+            "Gateway Timeout", $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s."),
+        UpstreamFailure.HeldBack => Problems.Create(exchange, result.HeldBackStatus, AnswerReasons.Upstream5xx, "urn:gateway:problem:backend-error",
             Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(result.HeldBackStatus), $"The backend answered {result.HeldBackStatus} on every attempt."),
-        _ => Problems.Create(exchange, StatusCodes.Status502BadGateway, "urn:gateway:problem:bad-gateway", "Bad Gateway", Describe(failure, result.Error)),
+        _ => Problems.Create(exchange, StatusCodes.Status502BadGateway, ReasonOf(failure, result.Error), "urn:gateway:problem:bad-gateway", "Bad Gateway",
+            Describe(failure, result.Error)),
     };
+
+    /// <summary>
+    /// The access log's code for a 502: for a connection that could not be made, whether it was refused or timed out
+    /// (the connect timeout's own <see cref="TimeoutException"/> inside the connection error says so).
+    /// </summary>
+    internal static string ReasonOf(UpstreamFailure failure, Exception? exception)
+    {
+        if (failure == UpstreamFailure.InvalidResponse)
+        {
+            return AnswerReasons.UpstreamBadResponse;
+        }
+
+        if (failure != UpstreamFailure.ConnectFailed)
+        {
+            return AnswerReasons.UpstreamReset;
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SocketException { SocketErrorCode: SocketError.ConnectionRefused }:
+                    return AnswerReasons.UpstreamConnectRefused;
+                case SocketException { SocketErrorCode: SocketError.TimedOut }:
+                case TimeoutException:
+                    return AnswerReasons.UpstreamConnectTimeout;
+            }
+        }
+
+        return AnswerReasons.UpstreamConnectFailed;
+    }
 
     private static string Describe(UpstreamFailure failure, Exception? exception)
     {

@@ -88,7 +88,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         var lifecycle = new Lifecycle();
         var upstream = new UpstreamClient(TimeSpan.FromSeconds(config.Server.ConnectTimeoutSecs), time,
             options.Http1FastPath ?? ProcessSwitches.IsOn(ProcessSwitches.Http1FastPath));
-        var state = new LiveState(time, loggers, upstream, new AccessLog(sink, time));
+        var state = new LiveState(time, loggers, upstream, new AccessLog(sink, time, text: config.Logging.Format == "text"));
         var runtime = ConfigCompiler.Compile(config, 1, time.GetUtcNow(), state);
         var store = new ConfigStore(runtime);
         state.Commit(runtime);

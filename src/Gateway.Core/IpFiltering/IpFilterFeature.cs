@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
+using Gateway.Routing;
 
 namespace Gateway.IpFiltering;
 
@@ -9,6 +10,9 @@ namespace Gateway.IpFiltering;
 /// </summary>
 internal sealed class IpFilterFeature : Feature
 {
+    private static readonly RouteUnavailable Unavailable =
+        RouteUnavailable.Feature("ip_filter", "this route has an IP filter, which this gateway version does not enforce yet");
+
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => IpFilterValidator.Validate(config, diagnostics);
 
     public override IEnumerable<UnenforcedKey> NotEnforced =>
@@ -16,8 +20,6 @@ internal sealed class IpFilterFeature : Feature
         new("ip_filter", "every route it covers answers 503 until it is", c => c.IpFilter is not null, r => r.IpFilter is not null),
     ];
 
-    public override string? UnavailableReason(GatewayConfig config, RouteConfig route) =>
-        route.IpFilter is not null || config.IpFilter is not null
-            ? "this route has an IP filter, which this gateway version does not enforce yet"
-            : null;
+    public override RouteUnavailable? UnavailableReason(GatewayConfig config, RouteConfig route) =>
+        route.IpFilter is not null || config.IpFilter is not null ? Unavailable : null;
 }

@@ -53,12 +53,19 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
     private sealed class GatewayLogger(GatewayLoggerProvider provider, string category) : ILogger
     {
         // Framework categories are chatty at info; they speak only at warning unless debugging. The host's
-        // start-up failures (a port in use) are reported by the gateway itself, without a stack trace.
+        // start-up failures (a port in use) are reported by the gateway itself, without a stack trace. The framework's
+        // own lines per request ("Request starting ...", "Request finished ...", routing) say less than the access log
+        // says of the same request: they keep only their warnings and errors, whatever the level.
         private readonly LogLevel _minimum =
             category.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) ? LogLevel.Critical
+            : IsPerRequest(category) ? (provider.Minimum > LogLevel.Warning ? provider.Minimum : LogLevel.Warning)
             : category.StartsWith("Microsoft.", StringComparison.Ordinal) || category.StartsWith("Yarp.", StringComparison.Ordinal)
                 ? (provider.Minimum <= LogLevel.Debug ? provider.Minimum : LogLevel.Warning)
                 : provider.Minimum;
+
+        private static bool IsPerRequest(string category) =>
+            category.StartsWith("Microsoft.AspNetCore.Hosting.Diagnostics", StringComparison.Ordinal)
+            || category.StartsWith("Microsoft.AspNetCore.Routing", StringComparison.Ordinal);
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 

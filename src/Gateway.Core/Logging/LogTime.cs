@@ -7,7 +7,8 @@ internal static class LogTime
 {
     public const string Format = "yyyy-MM-ddTHH:mm:ss.fffZ";
 
-    private const int Length = 24;
+    /// <summary>The bytes of a timestamp in <see cref="Format"/>.</summary>
+    public const int Length = 24;
 
     public static void Write(Utf8JsonWriter writer, ReadOnlySpan<byte> name, DateTimeOffset time)
     {
@@ -17,7 +18,7 @@ internal static class LogTime
     }
 
     /// <summary>Writes the 24 bytes of <see cref="Format"/> by hand: the general formatter costs more than the rest of a log line.</summary>
-    private static void Format24(DateTime utc, Span<byte> into)
+    public static void Format24(DateTime utc, Span<byte> into)
     {
         Digits(into[..4], utc.Year);
         into[4] = (byte)'-';

@@ -21,6 +21,9 @@ internal readonly record struct Answer(int Status, ReadOnlyMemory<byte> Body, st
     /// <summary>Why, in words (for logs and the offline verbs).</summary>
     public string? Detail { get; init; }
 
+    /// <summary>Why, as a stable code for the access log (one of <see cref="AnswerReasons"/>).</summary>
+    public string? Reason { get; init; }
+
     /// <summary>The client went away: nothing is written (logged as 499).</summary>
     public bool Silent { get; init; }
 }

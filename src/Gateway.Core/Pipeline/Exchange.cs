@@ -146,6 +146,12 @@ internal sealed class Exchange
 
     public bool IsHead => HttpMethods.IsHead(Method);
 
+    /// <summary>
+    /// Why the gateway answered itself, for the access log: the code of the answer given (null when the backend's own
+    /// response went out). It is the answer's, so it changes only when another answer replaces the first.
+    /// </summary>
+    public string? Reason => Answer?.Reason;
+
     /// <summary>A stage answers instead of forwarding; the last answer given wins.</summary>
     public void Respond(Answer answer) => Answer = answer;
 

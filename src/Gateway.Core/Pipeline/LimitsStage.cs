@@ -31,7 +31,7 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
         var limits = policy.Limits;
         if (exchange.RawTarget.Length > limits.MaxUriBytes)
         {
-            return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status414UriTooLong, "urn:gateway:problem:uri-too-long", "URI Too Long",
+            return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status414UriTooLong, AnswerReasons.UriTooLong, "urn:gateway:problem:uri-too-long", "URI Too Long",
                 $"The request target is longer than {limits.MaxUriBytes} bytes."));
         }
 
@@ -39,13 +39,13 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
         var bytes = Scan(headers, exchange, out var lines, out var control);
         if (lines > limits.MaxHeaders || bytes > limits.MaxHeaderBytes)
         {
-            return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status431RequestHeaderFieldsTooLarge, "urn:gateway:problem:headers-too-large",
+            return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status431RequestHeaderFieldsTooLarge, AnswerReasons.HeadersTooLarge, "urn:gateway:problem:headers-too-large",
                 "Request Header Fields Too Large", $"The request has more than {limits.MaxHeaders} headers or more than {limits.MaxHeaderBytes} bytes of them."));
         }
 
         if (control is not null)
         {
-            return Refuse(exchange, Problems.BadRequest(exchange, $"The value of the request header '{control}' contains a control character."));
+            return Refuse(exchange, Problems.BadRequest(exchange, AnswerReasons.BadHeaderValue, $"The value of the request header '{control}' contains a control character."));
         }
 
         var transferEncoding = headers.TransferEncoding;
@@ -55,22 +55,22 @@ internal sealed class LimitsStage : Stage<LimitsPolicy>
             // X-Content-Length; a request that carried both is refused rather than guessed at.
             if (headers.ContainsKey("Content-Length") || headers.ContainsKey("X-Content-Length"))
             {
-                return Refuse(exchange, Problems.BadRequest(exchange, "The request has both Content-Length and Transfer-Encoding."));
+                return Refuse(exchange, Problems.BadRequest(exchange, AnswerReasons.BadFraming, "The request has both Content-Length and Transfer-Encoding."));
             }
 
             switch (FramingHeaders.Classify(transferEncoding))
             {
                 case TransferCoding.Malformed:
                     // RFC 9112 section 6.3: a request whose last coding is not chunked cannot be framed at all.
-                    return Refuse(exchange, Problems.BadRequest(exchange, "The request's Transfer-Encoding does not end in chunked."));
+                    return Refuse(exchange, Problems.BadRequest(exchange, AnswerReasons.BadFraming, "The request's Transfer-Encoding does not end in chunked."));
                 case TransferCoding.Unsupported:
-                    return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status501NotImplemented, "urn:gateway:problem:transfer-coding", "Not Implemented",
+                    return Refuse(exchange, Problems.Create(exchange, StatusCodes.Status501NotImplemented, AnswerReasons.UnsupportedTransferCoding, "urn:gateway:problem:transfer-coding", "Not Implemented",
                         "The only transfer coding the gateway accepts is 'Transfer-Encoding: chunked' on its own."));
             }
         }
         else if (headers["Content-Length"].Count > 0 && !IsPlainLength(headers["Content-Length"]))
         {
-            return Refuse(exchange, Problems.BadRequest(exchange, "The Content-Length header must be one plain decimal number."));
+            return Refuse(exchange, Problems.BadRequest(exchange, AnswerReasons.BadFraming, "The Content-Length header must be one plain decimal number."));
         }
 
         if (policy.MaxRequestBodySize is long max)

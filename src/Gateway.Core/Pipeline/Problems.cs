@@ -10,28 +10,36 @@ internal static class Problems
     public const string ContentType = "application/problem+json";
 
     /// <summary>The client went away: nothing is written, and the access log says 499.</summary>
-    public static readonly Answer ClientGone = new(499, ReadOnlyMemory<byte>.Empty, null) { Silent = true, Detail = "The client closed the connection." };
+    public static readonly Answer ClientGone = new(499, ReadOnlyMemory<byte>.Empty, null)
+    {
+        Silent = true,
+        Detail = "The client closed the connection.",
+        Reason = AnswerReasons.ClientClosed,
+    };
 
-    public static Answer Create(Exchange exchange, int status, string type, string title, string detail, string? headerName = null, string? headerValue = null) =>
+    /// <param name="reason">The access log's code for this answer (one of <see cref="AnswerReasons"/>).</param>
+    public static Answer Create(Exchange exchange, int status, string reason, string type, string title, string detail, string? headerName = null, string? headerValue = null) =>
         new(status, Serialize(status, type, title, detail, exchange.RequestId.Length == 0 ? null : exchange.RequestId), ContentType)
         {
             NoStore = true,
             HeaderName = headerName,
             HeaderValue = headerValue,
             Detail = detail,
+            Reason = reason,
         };
 
     public static Answer NotFound(Exchange exchange) =>
-        Create(exchange, StatusCodes.Status404NotFound, "urn:gateway:problem:no-route", "Not Found", "No route matches this request.");
+        Create(exchange, StatusCodes.Status404NotFound, AnswerReasons.RouteNotFound, "urn:gateway:problem:no-route", "Not Found", "No route matches this request.");
 
     public static Answer MethodNotAllowed(Exchange exchange, string allow, string detail) =>
-        Create(exchange, StatusCodes.Status405MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed", detail, HeaderNames.Allow, allow);
+        Create(exchange, StatusCodes.Status405MethodNotAllowed, AnswerReasons.MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed", detail,
+            HeaderNames.Allow, allow);
 
-    public static Answer BadRequest(Exchange exchange, string detail) =>
-        Create(exchange, StatusCodes.Status400BadRequest, "urn:gateway:problem:bad-request", "Bad Request", detail);
+    public static Answer BadRequest(Exchange exchange, string reason, string detail) =>
+        Create(exchange, StatusCodes.Status400BadRequest, reason, "urn:gateway:problem:bad-request", "Bad Request", detail);
 
     public static Answer ContentTooLarge(Exchange exchange, string detail) =>
-        Create(exchange, StatusCodes.Status413PayloadTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large", detail);
+        Create(exchange, StatusCodes.Status413PayloadTooLarge, AnswerReasons.BodyTooLarge, "urn:gateway:problem:body-too-large", "Content Too Large", detail);
 
     internal static byte[] Serialize(int status, string type, string title, string detail, string? requestId)
     {

@@ -21,7 +21,7 @@ internal abstract class Feature
     public virtual IEnumerable<UnenforcedKey> NotEnforced => [];
 
     /// <summary>Why a route cannot serve safely in this build (it would fail open), or null when it can.</summary>
-    public virtual string? UnavailableReason(GatewayConfig config, RouteConfig route) => null;
+    public virtual Routing.RouteUnavailable? UnavailableReason(GatewayConfig config, RouteConfig route) => null;
 }
 
 /// <summary>A key the config accepts but this build does not enforce yet, and what happens instead.</summary>

@@ -137,7 +137,7 @@ internal sealed partial class StageRunner(ILogger logger)
         }
 
         Log.UnhandledError(logger, exchange.RequestId, exchange.Method, exchange.Path, exchange.Route?.Id ?? "-", failure);
-        exchange.Respond(Problems.Create(exchange, 500, "urn:gateway:problem:internal", "Internal Server Error",
+        exchange.Respond(Problems.Create(exchange, 500, AnswerReasons.InternalError, "urn:gateway:problem:internal", "Internal Server Error",
             "The gateway failed to handle this request; the request id identifies it in the gateway's log."));
     }
 

@@ -40,6 +40,7 @@ internal sealed class CompiledLimit
         };
         DimensionLabel = Dimension == LimitDimension.Header ? "header" : rule.Dimension == "apikey" ? "api_key" : rule.Dimension;
         Description = $"{rule.Dimension}:{rule.Requests}/{rule.WindowSecs}s" + (rule.Burst is long b && b != rule.Requests ? $" burst {b}" : "");
+        Reason = "rate_limited:" + scope;
     }
 
     /// <summary>Keys the local counters: the same for as long as a limit stays the same across reloads.</summary>
@@ -67,6 +68,9 @@ internal sealed class CompiledLimit
     public TimeSpan Window { get; }
 
     public string Description { get; }
+
+    /// <summary>The access log's code for a request this limit refused: <c>rate_limited:</c> and <see cref="Scope"/>.</summary>
+    public string Reason { get; }
 }
 
 /// <summary>One limit's answer for one request.</summary>

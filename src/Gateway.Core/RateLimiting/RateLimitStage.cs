@@ -78,13 +78,14 @@ internal sealed class RateLimitStage : Stage<RouteRateLimits>
         var retryAfter = RateLimitHeaders.Seconds(outcome.Reset).ToString(CultureInfo.InvariantCulture);
         if (outcome.Unavailable)
         {
-            exchange.Respond(Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable, "urn:gateway:problem:rate-limit-unavailable", "Service Unavailable",
+            exchange.Respond(Problems.Create(exchange, StatusCodes.Status503ServiceUnavailable, AnswerReasons.RateLimitUnavailable,
+                "urn:gateway:problem:rate-limit-unavailable", "Service Unavailable",
                 "Rate limits cannot be checked right now (failure_mode: closed).", HeaderNames.RetryAfter, retryAfter));
             return false;
         }
 
         RateLimitMetrics.Limited(exchange.Route!.Id, outcome.Refusing!.DimensionLabel);
-        exchange.Respond(Problems.Create(exchange, StatusCodes.Status429TooManyRequests, "urn:gateway:problem:rate-limited", "Too Many Requests",
+        exchange.Respond(Problems.Create(exchange, StatusCodes.Status429TooManyRequests, outcome.Refusing.Reason, "urn:gateway:problem:rate-limited", "Too Many Requests",
             $"Rate limit reached ({outcome.Refusing.Description}); retry after {retryAfter} s.", HeaderNames.RetryAfter, retryAfter));
         return false;
     }

@@ -27,8 +27,8 @@ internal sealed class CompiledRoute
 
     public bool AllowEncodedSlashes { get; init; }
 
-    /// <summary>When set, the route answers 503 with this reason instead of serving (a policy it needs is not enforced yet).</summary>
-    public string? Unavailable { get; init; }
+    /// <summary>When set, the route answers 503 for this instead of serving (a policy it needs is not enforced yet).</summary>
+    public RouteUnavailable? Unavailable { get; init; }
 
     public required RouteConfig Source { get; init; }
 
@@ -52,4 +52,11 @@ internal sealed class CompiledRoute
 
     /// <summary>The path the backend receives for a matched, normalized path (before any rewrite).</summary>
     public string UpstreamPath(string normalizedPath) => StripPrefix ? Pattern.StripPrefix(normalizedPath) : normalizedPath;
+}
+
+/// <summary>Why a route cannot serve safely: the access log's code (<c>unavailable:FEATURE</c>) and the words the client gets.</summary>
+internal sealed record RouteUnavailable(string Reason, string Detail)
+{
+    /// <summary>A route the named feature (its config key) cannot enforce in this build.</summary>
+    public static RouteUnavailable Feature(string feature, string detail) => new("unavailable:" + feature, detail);
 }

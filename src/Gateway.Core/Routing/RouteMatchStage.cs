@@ -27,8 +27,9 @@ internal sealed class RouteMatchStage : Stage<RouteMatcher>
         {
             StatusCodes.Status404NotFound => Problems.NotFound(exchange),
             StatusCodes.Status405MethodNotAllowed => Problems.MethodNotAllowed(exchange, resolution.Allow!, resolution.Detail!),
-            StatusCodes.Status503ServiceUnavailable => Problems.Create(exchange, resolution.Status, "urn:gateway:problem:route-unavailable", "Service Unavailable", resolution.Detail!),
-            _ => Problems.BadRequest(exchange, resolution.Detail!),
+            StatusCodes.Status503ServiceUnavailable => Problems.Create(exchange, resolution.Status, (resolution.Route!.Unavailable ?? RouteResolver.UpgradesRefused).Reason,
+                "urn:gateway:problem:route-unavailable", "Service Unavailable", resolution.Detail!),
+            _ => Problems.BadRequest(exchange, AnswerReasons.BadPath, resolution.Detail!),
         });
         return Stop;
     }

@@ -58,21 +58,24 @@ internal static class RouteResolver
                 "The path contains an encoded slash or backslash (%2F, %5C), which this route does not accept.");
         }
 
-        if (route.Unavailable is { } reason)
+        if (route.Unavailable is { } unavailable)
         {
-            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, reason);
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, unavailable.Detail);
         }
 
         // Limits on upgraded connections are protection too: until they are enforced, such a route refuses upgrades
         // (its plain requests are served).
         if (route.Source.Websocket is not null && exchange.RequestHeaders.ContainsKey(HeaderNames.Upgrade))
         {
-            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null,
-                "This route sets websocket limits, which this gateway version does not enforce yet; upgrades are refused until it does.");
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, UpgradesRefused.Detail);
         }
 
         return new RouteResolution(StatusCodes.Status200OK, route, target, null, null);
     }
+
+    /// <summary>Why an upgrade on a route with <c>websocket</c> limits is refused (its plain requests are served).</summary>
+    internal static readonly RouteUnavailable UpgradesRefused = RouteUnavailable.Feature("websocket",
+        "This route sets websocket limits, which this gateway version does not enforce yet; upgrades are refused until it does.");
 
     internal static string Describe(PathError error) => error switch
     {

@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
+using Gateway.Routing;
 
 namespace Gateway.Transforms;
 
@@ -10,6 +11,9 @@ namespace Gateway.Transforms;
 /// </summary>
 internal sealed class TransformFeature : Feature
 {
+    private static readonly RouteUnavailable Unavailable =
+        RouteUnavailable.Feature("transform", "this route transforms requests or responses, which this gateway version does not enforce yet");
+
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => TransformValidator.Validate(config, diagnostics);
 
     public override IEnumerable<UnenforcedKey> NotEnforced =>
@@ -17,8 +21,7 @@ internal sealed class TransformFeature : Feature
         new("transform", "the route answers 503 until it is, instead of forwarding untransformed requests and responses", null, Transforms),
     ];
 
-    public override string? UnavailableReason(GatewayConfig config, RouteConfig route) =>
-        Transforms(route) ? "this route transforms requests or responses, which this gateway version does not enforce yet" : null;
+    public override RouteUnavailable? UnavailableReason(GatewayConfig config, RouteConfig route) => Transforms(route) ? Unavailable : null;
 
     private static bool Transforms(RouteConfig route) =>
         route.Transform is { } transform && (Transforms(transform.Request) || Transforms(transform.Response));
