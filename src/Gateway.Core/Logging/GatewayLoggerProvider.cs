@@ -8,6 +8,13 @@ namespace Gateway.Logging;
 /// <summary>Application logs as JSON lines (<c>ts, level, category, msg</c>) or plain text, into the shared sink.</summary>
 internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool json, TimeProvider time) : ILoggerProvider
 {
+    /// <summary>
+    /// Lines are read by people and log tools, never embedded in HTML: '+', '&amp;', '&lt;' and apostrophes stay as
+    /// they are (a version reads 0.1.0+3ce305b, not 0.1.0\u002B3ce305b); quotes, backslashes and control characters
+    /// are still escaped, so a message can never break its line.
+    /// </summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public LogSink Sink { get; } = sink;
 
     private LogLevel Minimum { get; } = minimum;
@@ -83,7 +90,7 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
             if (provider.Json)
             {
                 var buffer = new ArrayBufferWriter<byte>(256);
-                using (var writer = new Utf8JsonWriter(buffer))
+                using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
                 {
                     writer.WriteStartObject();
                     LogTime.Write(writer, "ts"u8, now);
