@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's two commands, as a new user meets them: in a clone of its own (nothing beside it, so tests that
+# need ../shared skip with their reason) and outside CI. Prints what failed; exits 1 if anything did.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+work="$(mktemp -d /tmp/gateway-fresh-XXXXXX)"
+trap 'kill "${gateway_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+git clone -q . "$work/gateway" || { echo "fresh clone: git clone failed"; exit 1; }
+cd "$work/gateway"
+status=0
+
+# 1. dotnet run --project src/Gateway: the default config serves without any other process.
+env -u CI dotnet run --project src/Gateway > "$work/run.log" 2>&1 &
+gateway_pid=$!
+answer=""
+for _ in $(seq 1 240); do
+  answer="$(curl -s --max-time 2 http://127.0.0.1:8080/hello || true)"
+  [ -n "$answer" ] && break
+  kill -0 "$gateway_pid" 2>/dev/null || break
+  sleep 0.5
+done
+ready="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:9901/readyz || true)"
+if [ -z "$answer" ] || [ "$ready" != "200" ]; then
+  echo "fresh clone: 'dotnet run --project src/Gateway' did not serve /hello on :8080 with /readyz 200 (got '$ready'):"
+  tail -5 "$work/run.log"
+  status=1
+fi
+pkill -TERM -P "$gateway_pid" 2>/dev/null; kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" 2>/dev/null
+
+# 2. scripts/test.sh: passes in a clone of its own (one codec here; CI runs both on the checkout itself).
+env -u CI CODECS=native scripts/test.sh > "$work/test.log" 2>&1
+summary="$(tail -n 1 "$work/test.log")"
+if ! grep -qE '^[0-9]+ passed, 0 failed' <<<"$summary"; then
+  echo "fresh clone: scripts/test.sh ended with '$summary':"
+  grep -E "^\s+Failed " "$work/test.log" | head -20
+  status=1
+fi
+[ "$status" -eq 0 ] && echo "fresh clone: both README commands work ($summary)"
+exit "$status"
