@@ -94,8 +94,9 @@ public sealed class AccessLogReasonsTests
               - {id: open, path: /open, backend: "{{{backend.Url}}}"}
               - {id: limited, path: /limited, backend: "{{{backend.Url}}}", rate_limit: [{dimension: ip, requests: 1, window_secs: 60}]}
             """);
-        await AssertReasonAsync(gateway, "/limited", 200, null);
-        var limited = await AssertReasonAsync(gateway, "/limited", 429, "rate_limited:route:limited:ip:1/60s");
+        // Each with a tenant of its own, so that only the route's limit refuses (when two refuse, the longer wait names it).
+        await AssertReasonAsync(gateway, "/limited", 200, null, ("X-Tenant", "first"));
+        var limited = await AssertReasonAsync(gateway, "/limited", 429, "rate_limited:route:limited:ip:1/60s", ("X-Tenant", "second"));
         Assert.Equal("limited", limited.GetProperty("route").GetString());
 
         await AssertReasonAsync(gateway, "/open", 200, null, ("X-Tenant", "acme"));
