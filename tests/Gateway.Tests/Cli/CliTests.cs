@@ -171,6 +171,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_short_hmac_secret_is_warned_about_at_start_up_with_its_location()
+    {
+        var config = Write("short-secret.yaml", "auth:\n  jwt:\n    secret: only-sixteen-byte\n    algorithm: HS256\nroutes:\n  - {path: /a, mock: {status: 200}}\n");
+        await using var process = GatewayProcess.Start(_dir, "run", config, "--port", "0", "--admin-port", "0");
+        await process.WaitForAdminListeningAsync();
+        var warning = Assert.Single(process.Stdout.Split('\n'), l => l.Contains("auth.jwt.secret", StringComparison.Ordinal));
+        Assert.Contains($"{config}:3:13: warning: auth.jwt.secret: ", warning, StringComparison.Ordinal);
+        Assert.Contains("shorter than 32 bytes", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("only-sixteen-byte", process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Init_writes_a_config_that_validates_and_refuses_to_overwrite()
     {
         var (code, stdout, _) = await GatewayProcess.RunAsync(_dir, "init", "--out", "starter.yaml");
