@@ -14,8 +14,48 @@ internal static class IpFilterValidator
         for (var i = 0; i < config.Routes.Count; i++)
         {
             IpFilter(d, $"routes[{i}].ip_filter", config.Routes[i].IpFilter);
+            if (config.IpFilter is { } global && config.Routes[i].IpFilter is { } own)
+            {
+                WarnIfReopened(d, $"routes[{i}].ip_filter", global, own);
+            }
         }
     }
+
+    /// <summary>
+    /// A route's filter replaces the global one: a globally blacklisted network that the route's filter lets in again
+    /// (its default allows, or its whitelist overlaps it) is said, since that is rarely meant.
+    /// </summary>
+    private static void WarnIfReopened(ConfigDiagnostics d, string path, IpFilterConfig global, IpFilterConfig own)
+    {
+        var blocked = Networks(own.Blacklist);
+        var allowed = Networks(own.Whitelist);
+        var reopened = new List<string>();
+        foreach (var text in global.Blacklist)
+        {
+            if (!ValidationRules.TryParseNetwork(text, out var network, out _) || blocked.Any(b => Covers(b, network)))
+            {
+                continue;
+            }
+
+            if (own.DefaultAction != "deny" || allowed.Any(a => Covers(a, network) || Covers(network, a)))
+            {
+                reopened.Add(text);
+            }
+        }
+
+        if (reopened.Count > 0)
+        {
+            d.Warning(path, $"replaces the global ip_filter and lets in what its blacklist refuses ({string.Join(", ", reopened.Take(3))}"
+                + (reopened.Count > 3 ? $" and {reopened.Count - 3} more" : "") + "); repeat those entries in this route's blacklist if they should stay out");
+        }
+    }
+
+    private static List<System.Net.IPNetwork> Networks(List<string> texts) =>
+        [.. texts.Select(t => ValidationRules.TryParseNetwork(t, out var n, out _) ? n : (System.Net.IPNetwork?)null).OfType<System.Net.IPNetwork>()];
+
+    /// <summary>Whether <paramref name="outer"/> holds every address of <paramref name="inner"/> (same family only).</summary>
+    private static bool Covers(System.Net.IPNetwork outer, System.Net.IPNetwork inner) =>
+        outer.BaseAddress.AddressFamily == inner.BaseAddress.AddressFamily && outer.PrefixLength <= inner.PrefixLength && outer.Contains(inner.BaseAddress);
 
     private static void IpFilter(ConfigDiagnostics d, string path, IpFilterConfig? filter)
     {

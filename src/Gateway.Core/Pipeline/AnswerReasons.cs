@@ -30,6 +30,7 @@ internal static class AnswerReasons
     public const string ForbiddenScope = "forbidden:scope";
     public const string ForbiddenRole = "forbidden:role";
     public const string ForbiddenClaim = "forbidden:claim";
+    public const string ForbiddenIp = "forbidden:ip";
     public const string NoHealthyBackend = "no_healthy_backend";
     public const string CircuitOpen = "circuit_open";
     public const string UpstreamConnectRefused = "upstream_connect_refused";

@@ -28,7 +28,7 @@ internal static class GatewayFeatures
         new RequestContextStage(),    // request id + trace + client address + access log
         new LimitsStage(),            // URI, header and body limits; framing
         new RouteMatchStage(),        // normalization, route match, 400/404/405
-        new IpFilterFeature(),        // (not enforced yet: its routes fail closed)
+        new IpFilterStage(),          // whitelist / blacklist on the client address, 403
         new CorsFeature(),            // (not enforced yet)
         new AuthenticationStage(),    // JWT / API key, 401
         new AuthorizationStage(),     // scopes, roles, claims, 403

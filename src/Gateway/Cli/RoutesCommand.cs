@@ -116,11 +116,6 @@ internal static class RoutesCommand
             policies.Add("cors");
         }
 
-        if (source.IpFilter is not null)
-        {
-            policies.Add("ip_filter");
-        }
-
         if (source.Cache is { Enabled: true })
         {
             policies.Add("cache");

@@ -15,15 +15,15 @@ public sealed class NotEnforcedTests
     public void Each_unenforced_key_is_warned_about_once_at_its_location_naming_its_routes()
     {
         var result = Load("""
-            ip_filter:
-              blacklist: [10.0.0.0/8]
+            cache:
+              enabled: true
             routes:
               - path: /a
                 mock: {status: 200}
                 cors: {allowed_origins: ["https://app.example"]}
               - path: /b
                 mock: {status: 200}
-                ip_filter: {blacklist: [192.168.0.0/16]}
+                cache: {enabled: true}
                 cors: {allowed_origins: ["https://app.example"]}
               - path: /c
                 mock: {status: 200}
@@ -39,9 +39,9 @@ public sealed class NotEnforcedTests
         var warnings = result.Warnings.ToList();
         Assert.True(warnings.Count == 2, string.Join('\n', warnings));
 
-        var ipFilter = Assert.Single(warnings, w => w.Path == "ip_filter");
-        Assert.Equal(2, ipFilter.Line);
-        Assert.Equal("test.yaml:2:3: warning: ip_filter: not enforced yet: every route it covers answers 503 until it is; also set on routes[1] (/b)", ipFilter.ToString());
+        var cache = Assert.Single(warnings, w => w.Path == "cache");
+        Assert.Equal(2, cache.Line);
+        Assert.Equal("test.yaml:2:3: warning: cache: not enforced yet: responses are not cached; every request reaches a backend; also set on routes[1] (/b)", cache.ToString());
 
         var cors = Assert.Single(warnings, w => w.Path == "routes[0].cors");
         Assert.Equal(6, cors.Line);
@@ -91,28 +91,6 @@ public sealed class NotEnforcedTests
         var error = Assert.Single(result.Errors);
         Assert.Equal("tls", error.Path);
         Assert.Contains("cannot serve TLS yet", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_global_ip_filter_makes_every_route_answer_503_and_reaches_no_backend()
-    {
-        await using var backend = await TestBackend.StartEchoAsync();
-        await using var gateway = await TestGateway.StartAsync($$$"""
-            ip_filter:
-              blacklist: [203.0.113.0/24]
-            routes:
-              - {path: /api/*rest, backend: "{{{backend.Url}}}" }
-              - {path: /mock, mock: {status: 200, body: ok}}
-            """);
-        foreach (var path in new[] { "/api/x", "/mock" })
-        {
-            using var response = await gateway.Client.GetAsync(path);
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.Contains("IP filter", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        }
-
-        Assert.Equal(0, backend.Requests);
     }
 
     [Theory]

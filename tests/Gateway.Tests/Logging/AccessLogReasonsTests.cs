@@ -146,13 +146,13 @@ public sealed class AccessLogReasonsTests
             routes:
               - {id: users, path: /users/*rest, backend: "{{{backend.Url}}}", methods: [GET]}
               - {id: hello, path: /hello, mock: {status: 200, body: "hi"}}
-              - {id: filtered, path: /filtered, backend: "{{{backend.Url}}}", ip_filter: {whitelist: [10.0.0.0/8]}}
+              - {id: filtered, path: /filtered, backend: "{{{backend.Url}}}", ip_filter: {whitelist: [10.0.0.0/8], default_action: deny}}
             """);
         await AssertReasonAsync(gateway, "/users/1", 200, null);
         await AssertReasonAsync(gateway, "/nowhere", 404, "route_not_found");
         await AssertReasonAsync(gateway, "/users/..;/admin", 400, "bad_request:path");
         await AssertReasonAsync(gateway, "/hello", 200, "mock");
-        await AssertReasonAsync(gateway, "/filtered", 503, "unavailable:ip_filter");
+        await AssertReasonAsync(gateway, "/filtered", 403, "forbidden:ip");
         await AssertReasonAsync(gateway, "/users/" + new string('a', 9000), 414, "uri_too_long");
         await AssertReasonAsync(gateway, "/users/1", 431, "headers_too_large", ("X-Big", new string('b', 40_000)));
 
