@@ -32,6 +32,13 @@ internal static class CorsValidator
                 continue;
             }
 
+            if (origin == "null")
+            {
+                // Sandboxed documents and file: pages send it; any page can make itself one, so it is allowed only as written.
+                d.Warning($"{path}.allowed_origins[{i}]", "'null' is the origin of sandboxed and file: documents, which any page can create; allow it only if you must");
+                continue;
+            }
+
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Host.Length == 0 || (uri.AbsolutePath != "/" && uri.AbsolutePath.Length > 0)
                 || origin.EndsWith('/') || uri.Query.Length > 0)
             {

@@ -31,6 +31,8 @@ internal static class AnswerReasons
     public const string ForbiddenRole = "forbidden:role";
     public const string ForbiddenClaim = "forbidden:claim";
     public const string ForbiddenIp = "forbidden:ip";
+    public const string CorsPreflight = "cors_preflight";
+    public const string CorsRefused = "cors_refused";
     public const string NoHealthyBackend = "no_healthy_backend";
     public const string CircuitOpen = "circuit_open";
     public const string UpstreamConnectRefused = "upstream_connect_refused";

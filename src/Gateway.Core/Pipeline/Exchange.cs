@@ -98,6 +98,12 @@ internal sealed class Exchange
     /// <summary>What the rate limits decided (its headers go on every response of a limited route).</summary>
     public RateLimiting.RateLimitOutcome RateLimit { get; set; }
 
+    /// <summary>A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method), routed by the method it asks about.</summary>
+    public bool IsPreflight { get; set; }
+
+    /// <summary>The request's origin when the route's CORS policy allows it (its response then carries the allow headers).</summary>
+    public string? CorsOrigin { get; set; }
+
     /// <summary>The request has a header whose name contains '_' (noted by the limits stage while it counts headers).</summary>
     public bool HasUnderscoreHeaders { get; set; }
 

@@ -29,7 +29,7 @@ internal static class GatewayFeatures
         new LimitsStage(),            // URI, header and body limits; framing
         new RouteMatchStage(),        // normalization, route match, 400/404/405
         new IpFilterStage(),          // whitelist / blacklist on the client address, 403
-        new CorsFeature(),            // (not enforced yet)
+        new CorsStage(),              // preflights answered, allow headers for allowed origins, Vary: Origin
         new AuthenticationStage(),    // JWT / API key, 401
         new AuthorizationStage(),     // scopes, roles, claims, 403
         new RateLimitStage(),         // global and route limits, 429

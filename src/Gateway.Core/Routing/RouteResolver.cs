@@ -31,6 +31,20 @@ internal static class RouteResolver
         exchange.Path = target.Path;
         exchange.Query = target.Query;
         var match = config.Matcher.Match(exchange.Method, target.Path, exchange);
+
+        // A CORS preflight asks whether the method it names may be used here: it goes to the route that method would
+        // reach, when that route answers preflights itself (it has a CORS policy). Otherwise it is an OPTIONS request.
+        if (HttpMethods.IsOptions(exchange.Method) && exchange.RequestHeaders.ContainsKey(HeaderNames.Origin)
+            && exchange.RequestHeaders[HeaderNames.AccessControlRequestMethod] is [{ } asked] && Cors.CorsPolicy.IsToken(asked))
+        {
+            var preflight = config.Matcher.Match(asked, target.Path, exchange);
+            if (preflight.Outcome == MatchOutcome.Matched && (preflight.Route!.Source.Cors ?? config.Source.Cors) is not null)
+            {
+                match = preflight;
+                exchange.IsPreflight = true;
+            }
+        }
+
         if (match.Outcome == MatchOutcome.NotFound)
         {
             return new RouteResolution(StatusCodes.Status404NotFound, null, target, null, "No route matches this request.");

@@ -111,11 +111,6 @@ internal static class RoutesCommand
         }
 
         var source = route.Source;
-        if (source.Cors is not null)
-        {
-            policies.Add("cors");
-        }
-
         if (source.Cache is { Enabled: true })
         {
             policies.Add("cache");

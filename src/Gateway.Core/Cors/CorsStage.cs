@@ -1,0 +1,150 @@
+using Gateway.Configuration;
+using Gateway.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Cors;
+
+/// <summary>
+/// Cross-origin resource sharing, globally and per route (a route's own block replaces the global one). Preflights
+/// are answered here and never forwarded; other requests pass whatever their origin, and only an allowed origin's
+/// response carries the allow headers, so the browser lets the page read it. On such a route the gateway owns the
+/// CORS headers: a backend's own are replaced.
+/// </summary>
+internal sealed class CorsStage : Stage<CorsPolicy>
+{
+    private static readonly string[] OwnedHeaders =
+    [
+        HeaderNames.AccessControlAllowOrigin, HeaderNames.AccessControlAllowCredentials, HeaderNames.AccessControlExposeHeaders,
+        HeaderNames.AccessControlAllowMethods, HeaderNames.AccessControlAllowHeaders, HeaderNames.AccessControlMaxAge,
+    ];
+
+    public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => CorsValidator.Validate(config, diagnostics);
+
+    protected override CorsPolicy? CompilePolicy(StageCompilation compilation)
+    {
+        var own = compilation.RouteConfig!.Cors;
+        if (own is not null)
+        {
+            return new CorsPolicy(own, global: false);
+        }
+
+        return compilation.Config.Cors is null ? null : compilation.Once(static c => new CorsPolicy(c.Config.Cors!, global: true));
+    }
+
+    protected override ValueTask<bool> Request(Exchange exchange, CorsPolicy policy)
+    {
+        var headers = exchange.RequestHeaders;
+        if (headers[HeaderNames.Origin] is not [{ } origin] || !policy.Allows(origin))
+        {
+            if (exchange.IsPreflight)
+            {
+                exchange.Respond(Refused(exchange, "This origin may not make cross-origin requests here."));
+                return Stop;
+            }
+
+            return Next;
+        }
+
+        if (!exchange.IsPreflight)
+        {
+            exchange.CorsOrigin = origin;
+            return Next;
+        }
+
+        var method = headers[HeaderNames.AccessControlRequestMethod].ToString();
+        if (!policy.AllowsMethod(method))
+        {
+            exchange.Respond(Refused(exchange, $"Cross-origin {method} requests are not allowed here."));
+            return Stop;
+        }
+
+        if (!policy.AllowsHeaders(headers[HeaderNames.AccessControlRequestHeaders].ToString()))
+        {
+            exchange.Respond(Refused(exchange, "A header this preflight asks for is not allowed here."));
+            return Stop;
+        }
+
+        exchange.CorsOrigin = origin;
+        exchange.Respond(new Answer(StatusCodes.Status204NoContent, ReadOnlyMemory<byte>.Empty, null) { Reason = AnswerReasons.CorsPreflight });
+        return Stop;
+    }
+
+    private static Answer Refused(Exchange exchange, string detail) =>
+        Problems.Create(exchange, StatusCodes.Status403Forbidden, AnswerReasons.CorsRefused, "urn:gateway:problem:cors-refused", "Forbidden", detail);
+
+    protected override void Response(Exchange exchange, CorsPolicy policy)
+    {
+        var response = exchange.Client.ResponseHeaders;
+        foreach (var name in OwnedHeaders)
+        {
+            response.Remove(name);
+        }
+
+        if (policy.VariesByOrigin)
+        {
+            AddVary(response, HeaderNames.Origin);
+        }
+
+        if (exchange.CorsOrigin is not { } origin)
+        {
+            return;
+        }
+
+        response[HeaderNames.AccessControlAllowOrigin] = policy.AnyOrigin && !policy.AllowCredentials ? "*" : origin;
+        if (policy.AllowCredentials)
+        {
+            response[HeaderNames.AccessControlAllowCredentials] = "true";
+        }
+
+        if (!exchange.IsPreflight)
+        {
+            if (policy.ExposedHeaders is { } exposed)
+            {
+                response[HeaderNames.AccessControlExposeHeaders] = exposed;
+            }
+
+            return;
+        }
+
+        // The preflight's own answer: the method and headers asked for, echoed once allowed (a literal '*' is no
+        // wildcard to a browser sending credentials), and how long the browser may remember it.
+        var request = exchange.RequestHeaders;
+        response[HeaderNames.AccessControlAllowMethods] = policy.Methods ?? request[HeaderNames.AccessControlRequestMethod].ToString();
+        if (request[HeaderNames.AccessControlRequestHeaders] is { Count: > 0 } asked)
+        {
+            response[HeaderNames.AccessControlAllowHeaders] = asked.ToString();
+        }
+
+        if (policy.MaxAge is { } maxAge)
+        {
+            response[HeaderNames.AccessControlMaxAge] = maxAge;
+        }
+
+        AddVary(response, HeaderNames.AccessControlRequestMethod);
+        AddVary(response, HeaderNames.AccessControlRequestHeaders);
+    }
+
+    /// <summary>Adds a name to <c>Vary</c> unless it is there (or <c>*</c> is): idempotent, so the side may run again.</summary>
+    private static void AddVary(IHeaderDictionary response, string name)
+    {
+        var vary = response[HeaderNames.Vary];
+        foreach (var value in vary)
+        {
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var part = value.AsSpan()[range].Trim();
+                if (part.Equals(name, StringComparison.OrdinalIgnoreCase) || part.SequenceEqual("*"))
+                {
+                    return;
+                }
+            }
+        }
+
+        response[HeaderNames.Vary] = vary.Count == 0 ? name : StringValues.Concat(vary, name);
+    }
+
+    protected override string? Describe(CorsPolicy policy) =>
+        $"cors({(policy.Global ? "global, " : "")}{(policy.AnyOrigin ? "any origin" : "listed origins")}{(policy.AllowCredentials ? ", credentials" : "")})";
+}
