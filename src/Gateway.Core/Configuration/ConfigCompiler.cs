@@ -71,7 +71,7 @@ internal static class ConfigCompiler
         {
             if (ValidationRules.TryParseNetwork(text, out var network, out _))
             {
-                trusted.Add(network);
+                trusted.Add(network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96 ? new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96) : network);
             }
         }
 
