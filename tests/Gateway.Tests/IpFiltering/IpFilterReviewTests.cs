@@ -23,6 +23,7 @@ public sealed class IpFilterReviewTests
     [InlineData("127.1")]         // 127.0.0.1
     [InlineData("1.2.3")]         // 1.2.0.3, not 1.2.3.0
     [InlineData("4294967295")]    // 255.255.255.255
+    [InlineData("10.0.0.01")]     // 10.0.0.1, with a leading zero
     public void A_non_canonical_ipv4_entry_is_an_error_not_an_octal_or_short_form_address(string entry)
     {
         var result = ConfigLoader.LoadText($$$"""
@@ -30,7 +31,9 @@ public sealed class IpFilterReviewTests
             routes:
               - {path: /a, mock: {status: 200}}
             """, "test.yaml", Directory.GetCurrentDirectory());
-        Assert.True(result.HasErrors, $"'{entry}' validated as {Network(entry)}");
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("ip_filter.blacklist[0]", error.Path);
+        Assert.Contains("dotted-decimal", error.Message, StringComparison.Ordinal);
     }
 
     // ---- The warning about a route reopening the global blacklist uses the filter's own IPv4/IPv6 semantics ----------
@@ -117,12 +120,23 @@ public sealed class IpFilterReviewTests
         }
     }
 
-    /// <summary>The documented semantics, one network at a time: everything in IPv6 space, IPv4 as IPv4-mapped.</summary>
+    /// <summary>
+    /// The documented semantics, one network at a time: IPv4 (and IPv4-mapped IPv6) addresses in IPv4 networks and in
+    /// IPv4-mapped networks of /96 or longer; other IPv6 addresses in IPv6 networks.
+    /// </summary>
     private static bool Naive(List<IPNetwork> networks, IPAddress address)
     {
+        var v4 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork || address.IsIPv4MappedToIPv6;
         var value = AsV6(address);
         foreach (var network in networks)
         {
+            var mapped = network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                || (network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96);
+            if (mapped != v4)
+            {
+                continue;
+            }
+
             var start = AsV6(network.BaseAddress);
             var prefix = network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? network.PrefixLength + 96 : network.PrefixLength;
             if (prefix == 0 || (value ^ start) >> (128 - prefix) == UInt128.Zero)

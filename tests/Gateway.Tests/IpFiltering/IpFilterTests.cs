@@ -23,7 +23,8 @@ public sealed class IpFilterTests
     [InlineData("10.0.0.0/8", "::ffff:10.1.2.3", true)]
     [InlineData("::ffff:10.0.0.0/104", "10.1.2.3", true)]
     [InlineData("::ffff:10.0.0.0/104", "11.1.2.3", false)]
-    [InlineData("::/0", "192.0.2.1", true)]
+    [InlineData("::/0", "192.0.2.1", false)]
+    [InlineData("::/0", "2001:db8::1", true)]
     [InlineData("2001:db8::/32", "2001:db8:ffff::1", true)]
     [InlineData("2001:db8::/32", "2001:db9::1", false)]
     [InlineData("2001:db8::/32", "10.0.0.1", false)]
@@ -99,7 +100,7 @@ public sealed class IpFilterTests
     [InlineData("{blacklist: [10.0.0.0/8]}", 200)]
     [InlineData("{default_action: deny}", 403)]
     [InlineData("{whitelist: ['::ffff:127.0.0.1'], default_action: deny}", 200)]
-    [InlineData("{whitelist: ['::/0'], default_action: deny}", 200)]
+    [InlineData("{whitelist: ['::/0'], default_action: deny}", 403)]
     public async Task A_route_filter_decides_on_the_client_address(string filter, int status)
     {
         await using var backend = await TestBackend.StartEchoAsync();
@@ -165,6 +166,26 @@ public sealed class IpFilterTests
         using var outside = new HttpRequestMessage(HttpMethod.Get, "/api");
         outside.Headers.TryAddWithoutValidation("X-Forwarded-For", "192.0.2.1");
         Assert.Equal(HttpStatusCode.Forbidden, (await trusted.Client.SendAsync(outside)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("::1.2.3.4", "IPv4-compatible")]
+    [InlineData("fe80::1%eth0", "zone")]
+    [InlineData("[::1]", "bare address")]
+    [InlineData("10.0.0.1 ", null)]
+    [InlineData("::ffff:10.0.0.1", null)]
+    [InlineData("2001:db8::/32", null)]
+    public void Entries_that_would_not_mean_what_they_say_are_errors(string entry, string? problem)
+    {
+        var result = ConfigLoader.LoadText($"routes:\n  - {{path: /a, mock: {{status: 200}}, ip_filter: {{blacklist: ['{entry}']}}}}\n", "test.yaml", Directory.GetCurrentDirectory());
+        if (problem is null)
+        {
+            Assert.False(result.HasErrors, string.Join('\n', result.Problems));
+        }
+        else
+        {
+            Assert.Contains(result.Errors, e => e.Path == "routes[0].ip_filter.blacklist[0]" && e.Message.Contains(problem, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
