@@ -78,8 +78,8 @@ internal static class RouteResolver
         }
 
         // Limits on upgraded connections are protection too: until they are enforced, such a route refuses upgrades
-        // (its plain requests are served).
-        if (route.Source.Websocket is not null && exchange.RequestHeaders.ContainsKey(HeaderNames.Upgrade))
+        // (its plain requests are served). HTTP/2 WebSockets (RFC 8441) come as an extended CONNECT without Upgrade.
+        if (route.Source.Websocket is not null && (exchange.RequestHeaders.ContainsKey(HeaderNames.Upgrade) || HttpMethods.IsConnect(exchange.Method)))
         {
             return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, UpgradesRefused.Detail);
         }
