@@ -23,7 +23,9 @@ internal static class ConfigSchema
 
     // The text the binder parses as a number or a boolean (a quoted "8080" binds as well as 8080): int.TryParse with
     // a sign, double.TryParse with NumberStyles.Float, bool.TryParse.
-    private const string IntegerText = @"^[+-]?[0-9]+$|" + Reference;
+    // As text, an int32 has at most 10 digits and an int64 19 (the schema cannot bound a string's value exactly).
+    private const string IntegerText = @"^[+-]?[0-9]{1,10}$|" + Reference;
+    private const string LongText = @"^[+-]?[0-9]{1,19}$|" + Reference;
     private const string NumberText = @"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$|" + Reference;
     private const string BooleanText = @"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$|" + Reference;
 
@@ -187,7 +189,7 @@ internal static class ConfigSchema
                     ["type"] = Types("integer", "string", "null"),
                     ["minimum"] = wide ? long.MinValue : int.MinValue,
                     ["maximum"] = wide ? long.MaxValue : int.MaxValue,
-                    ["pattern"] = IntegerText,
+                    ["pattern"] = wide ? LongText : IntegerText,
                     [PatternMessage] = "Must be an integer.",
                 });
             }

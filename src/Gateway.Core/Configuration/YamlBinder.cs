@@ -234,6 +234,15 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
             return d;
         }
 
+        // A whole number written as JSON and YAML also write numbers (8080.0, 1e3) is that integer, as an editor's
+        // schema check reads it too.
+        if ((type == typeof(int) || type == typeof(long)) && !text.Contains('x', StringComparison.OrdinalIgnoreCase)
+            && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var whole)
+            && double.IsFinite(whole) && Math.Floor(whole) == whole && Math.Abs(whole) <= (type == typeof(int) ? int.MaxValue : 9_007_199_254_740_992d))
+        {
+            return type == typeof(int) ? (object)(int)whole : (long)whole;
+        }
+
         var outOfRange = type != typeof(bool) && System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
         diagnostics.Error(path, outOfRange ? $"is out of range for {expected}{shown}" : $"must be {expected}{shown}");
         return null;

@@ -32,10 +32,12 @@ internal static class IpFilterValidator
         var reopened = new List<string>();
         foreach (var text in global.Blacklist)
         {
-            if (!ValidationRules.TryParseNetwork(text, out var network, out _) || blocked.Any(b => Covers(b, network)))
+            if (!ValidationRules.TryParseNetwork(text, out var parsed, out _) || blocked.Any(b => Covers(b, AsFiltered(parsed))))
             {
                 continue;
             }
+
+            var network = AsFiltered(parsed);
 
             if (own.DefaultAction != "deny" || allowed.Any(a => Covers(a, network) || Covers(network, a)))
             {
@@ -51,7 +53,13 @@ internal static class IpFilterValidator
     }
 
     private static List<System.Net.IPNetwork> Networks(List<string> texts) =>
-        [.. texts.Select(t => ValidationRules.TryParseNetwork(t, out var n, out _) ? n : (System.Net.IPNetwork?)null).OfType<System.Net.IPNetwork>()];
+        [.. texts.Select(t => ValidationRules.TryParseNetwork(t, out var n, out _) ? AsFiltered(n) : (System.Net.IPNetwork?)null).OfType<System.Net.IPNetwork>()];
+
+    /// <summary>A network as the filter holds it: IPv4-mapped IPv6 of /96 or longer is the IPv4 network it maps.</summary>
+    private static System.Net.IPNetwork AsFiltered(System.Net.IPNetwork network) =>
+        network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96
+            ? new System.Net.IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96)
+            : network;
 
     /// <summary>Whether <paramref name="outer"/> holds every address of <paramref name="inner"/> (same family only).</summary>
     private static bool Covers(System.Net.IPNetwork outer, System.Net.IPNetwork inner) =>

@@ -7,8 +7,8 @@ namespace Gateway.IpFiltering;
 /// <summary>
 /// A set of IPv4 and IPv6 networks as sorted, merged address ranges: a lookup is a binary search, so a list of
 /// thousands of blocks costs a few comparisons per request. IPv4-mapped IPv6 (<c>::ffff:10.0.0.1</c>) is IPv4 here,
-/// in the networks as in the addresses looked up, and an IPv6 network that spans the mapped range (<c>::/0</c>)
-/// holds the IPv4 addresses it spans.
+/// in the networks (of /96 or longer) as in the addresses looked up; other IPv6 networks hold IPv6 addresses only,
+/// so <c>::/0</c> means "every IPv6 client", as in other tools.
 /// </summary>
 internal sealed class IpRangeSet
 {
@@ -62,9 +62,7 @@ internal sealed class IpRangeSet
 
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
-            var value = ToUInt32(address);
-            // The same address as IPv4-mapped IPv6, for IPv6 networks that span the mapped range.
-            return Find(_v4, value) || (_v6.Length > 0 && Find(_v6, ((UInt128)0xFFFF << 32) | value));
+            return Find(_v4, ToUInt32(address));
         }
 
         return address.AddressFamily == AddressFamily.InterNetworkV6 && Find(_v6, ToUInt128(address));

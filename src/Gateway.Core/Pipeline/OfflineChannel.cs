@@ -104,7 +104,7 @@ internal sealed class OfflineChannel : IClientChannel
             HttpMethods.GetCanonicalizedValue(method), rawTarget, headers)
         {
             Scheme = scheme,
-            Peer = peer,
+            Peer = Forwarding.ClientAddress.Normalize(peer),
             RequestContentLength = length,
             RequestBodyUnframed = length is null && headers.TransferEncoding.Count > 0,
             Offline = true,

@@ -176,6 +176,14 @@ internal static class ValidationRules
     {
         error = null;
         var text = value.Trim();
+        var addressPart = text.Contains('/', StringComparison.Ordinal) ? text[..text.IndexOf('/', StringComparison.Ordinal)] : text;
+        if (UnusualAddress(addressPart) is { } unusual)
+        {
+            network = default;
+            error = $"'{value}' {unusual}";
+            return false;
+        }
+
         if (!text.Contains('/', StringComparison.Ordinal))
         {
             if (IPAddress.TryParse(text, out var address))
@@ -207,6 +215,45 @@ internal static class ValidationRules
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Why an address that the platform's parser reads is still refused in a list, or null: old IPv4 notations that
+    /// read as other addresses than they seem (<c>010.0.0.1</c> is 8.0.0.1 to it, <c>1.2.3</c> is 1.2.0.3), IPv4-compatible
+    /// IPv6, zones, brackets and ports.
+    /// </summary>
+    private static string? UnusualAddress(string text)
+    {
+        if (text.Contains('%', StringComparison.Ordinal))
+        {
+            return "has a zone (%...): write the address alone";
+        }
+
+        if (text.StartsWith('[') || (!text.Contains(':', StringComparison.Ordinal) && text.Contains(' ', StringComparison.Ordinal)))
+        {
+            return "is not written as a bare address (no brackets, ports or spaces)";
+        }
+
+        if (!text.Contains(':', StringComparison.Ordinal))
+        {
+            // IPv4: four decimal numbers of 0-255, without leading zeros, as every other tool writes them.
+            var parts = text.Split('.');
+            if (parts.Length != 4 || parts.Any(p => p.Length is 0 or > 3 || !p.All(char.IsAsciiDigit) || (p.Length > 1 && p[0] == '0') || int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) > 255))
+            {
+                return IPAddress.TryParse(text, out var read)
+                    ? $"is not in dotted-decimal form (it would read as {read}); write four numbers of 0-255 without leading zeros"
+                    : null;
+            }
+
+            return null;
+        }
+
+        if (IPAddress.TryParse(text, out var v6) && text.Contains('.', StringComparison.Ordinal) && !v6.IsIPv4MappedToIPv6)
+        {
+            return "is an IPv4-compatible IPv6 address (deprecated, and no IPv4 client has it); write the IPv4 address, or ::ffff:a.b.c.d";
+        }
+
+        return null;
     }
 
     private static IPAddress Mask(IPAddress address, int prefix)

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Gateway.Tests.Review;
+namespace Gateway.Tests.Routing;
 
 /// <summary>
 /// Review finding: a route with <c>websocket</c> limits refuses upgrades only when the request carries an
