@@ -77,7 +77,7 @@ internal sealed class CorsPolicy
     {
         foreach (var range in requested.Split(','))
         {
-            var name = requested[range].Trim();
+            var name = requested[range].Trim(" \t");
             if (name.IsEmpty)
             {
                 continue;
