@@ -47,12 +47,6 @@ internal sealed class CorsPolicy
     public string? Methods { get; }
 
     /// <summary>
-    /// Whether the answer depends on the request's origin (then every response says <c>Vary: Origin</c>, so that no
-    /// cache hands one origin's answer to another). Only a wildcard without credentials answers every origin alike.
-    /// </summary>
-    public bool VariesByOrigin => !AnyOrigin || AllowCredentials || _origins.Count > 0;
-
-    /// <summary>
     /// Exact match on the serialized origin (scheme, host, port): no prefixes, suffixes or patterns. <c>null</c> (sandboxed
     /// documents, file: pages, some redirects) passes only when listed, never through the wildcard.
     /// </summary>
@@ -65,6 +59,12 @@ internal sealed class CorsPolicy
 
         // Only what a browser sends: scheme://host[:port], as it serializes it. Anything else (a path, user info, a
         // default port, spaces) is no origin, whatever it resembles.
+        // Browsers send origins serialized already: most lookups hit at once, without parsing.
+        if (_origins.Contains(origin))
+        {
+            return true;
+        }
+
         var normalized = Normalize(origin);
         return normalized.Equals(origin, StringComparison.OrdinalIgnoreCase) && normalized.Contains("://", StringComparison.Ordinal)
             && (AnyOrigin || _origins.Contains(normalized));
@@ -90,6 +90,22 @@ internal sealed class CorsPolicy
         }
 
         return true;
+    }
+
+    /// <summary>The header names a preflight asks for, as tokens joined by ", " (only called once <see cref="AllowsHeaders"/> said yes).</summary>
+    public static string HeaderList(string requested)
+    {
+        var names = new List<string>();
+        foreach (var part in requested.Split(','))
+        {
+            var name = part.Trim(' ', '\t');
+            if (name.Length > 0)
+            {
+                names.Add(name.ToLowerInvariant());
+            }
+        }
+
+        return string.Join(", ", names);
     }
 
     /// <summary>An origin as configured or sent, compared as browsers serialize it: lowercase scheme and host, no default port.</summary>

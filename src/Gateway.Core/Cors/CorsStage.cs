@@ -14,12 +14,6 @@ namespace Gateway.Cors;
 /// </summary>
 internal sealed class CorsStage : Stage<CorsPolicy>
 {
-    private static readonly string[] OwnedHeaders =
-    [
-        HeaderNames.AccessControlAllowOrigin, HeaderNames.AccessControlAllowCredentials, HeaderNames.AccessControlExposeHeaders,
-        HeaderNames.AccessControlAllowMethods, HeaderNames.AccessControlAllowHeaders, HeaderNames.AccessControlMaxAge,
-    ];
-
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => CorsValidator.Validate(config, diagnostics);
 
     protected override CorsPolicy? CompilePolicy(StageCompilation compilation)
@@ -53,17 +47,30 @@ internal sealed class CorsStage : Stage<CorsPolicy>
             return Next;
         }
 
+        // Every route the real request could reach must allow it: a preflight that one route would approve must not
+        // open another that shares its path and differs only by header conditions.
         var method = headers[HeaderNames.AccessControlRequestMethod].ToString();
-        if (!policy.AllowsMethod(method))
+        var asked = headers[HeaderNames.AccessControlRequestHeaders].ToString();
+        var routes = exchange.PreflightRoutes;
+        if (routes is not { Count: > 0 })
         {
             exchange.Respond(Refused(exchange, $"Cross-origin {method} requests are not allowed here."));
             return Stop;
         }
 
-        if (!policy.AllowsHeaders(headers[HeaderNames.AccessControlRequestHeaders].ToString()))
+        foreach (var route in routes)
         {
-            exchange.Respond(Refused(exchange, "A header this preflight asks for is not allowed here."));
-            return Stop;
+            if (route.Policy<CorsPolicy>() is not { } each || !each.Allows(origin) || !each.AllowsMethod(method))
+            {
+                exchange.Respond(Refused(exchange, $"Cross-origin {method} requests are not allowed here."));
+                return Stop;
+            }
+
+            if (!each.AllowsHeaders(asked))
+            {
+                exchange.Respond(Refused(exchange, "A header this preflight asks for is not allowed here."));
+                return Stop;
+            }
         }
 
         exchange.CorsOrigin = origin;
@@ -77,23 +84,28 @@ internal sealed class CorsStage : Stage<CorsPolicy>
     protected override void Response(Exchange exchange, CorsPolicy policy)
     {
         var response = exchange.Client.ResponseHeaders;
-        foreach (var name in OwnedHeaders)
-        {
-            response.Remove(name);
-        }
-
-        if (policy.VariesByOrigin)
-        {
-            AddVary(response, HeaderNames.Origin);
-        }
-
+        RemoveBackendCors(response);
+        AddVary(response, HeaderNames.Origin);
         if (exchange.CorsOrigin is not { } origin)
         {
             return;
         }
 
-        response[HeaderNames.AccessControlAllowOrigin] = policy.AnyOrigin && !policy.AllowCredentials ? "*" : origin;
-        if (policy.AllowCredentials)
+        // Credentials only when every policy involved allows them (for a preflight, that of each route it covers).
+        var credentials = policy.AllowCredentials;
+        var anyOrigin = policy.AnyOrigin;
+        if (exchange.IsPreflight && exchange.PreflightRoutes is { } routes)
+        {
+            foreach (var route in routes)
+            {
+                var each = route.Policy<CorsPolicy>()!;
+                credentials &= each.AllowCredentials;
+                anyOrigin &= each.AnyOrigin;
+            }
+        }
+
+        response[HeaderNames.AccessControlAllowOrigin] = anyOrigin && !credentials ? "*" : origin;
+        if (credentials)
         {
             response[HeaderNames.AccessControlAllowCredentials] = "true";
         }
@@ -108,13 +120,13 @@ internal sealed class CorsStage : Stage<CorsPolicy>
             return;
         }
 
-        // The preflight's own answer: the method and headers asked for, echoed once allowed (a literal '*' is no
-        // wildcard to a browser sending credentials), and how long the browser may remember it.
+        // The preflight's own answer: the method and the headers asked for, once every route allowed them (a literal
+        // '*' is no wildcard to a browser sending credentials), and how long the browser may remember it.
         var request = exchange.RequestHeaders;
-        response[HeaderNames.AccessControlAllowMethods] = policy.Methods ?? request[HeaderNames.AccessControlRequestMethod].ToString();
-        if (request[HeaderNames.AccessControlRequestHeaders] is { Count: > 0 } asked)
+        response[HeaderNames.AccessControlAllowMethods] = request[HeaderNames.AccessControlRequestMethod].ToString();
+        if (CorsPolicy.HeaderList(request[HeaderNames.AccessControlRequestHeaders].ToString()) is { Length: > 0 } names)
         {
-            response[HeaderNames.AccessControlAllowHeaders] = asked.ToString();
+            response[HeaderNames.AccessControlAllowHeaders] = names;
         }
 
         if (policy.MaxAge is { } maxAge)
@@ -124,6 +136,27 @@ internal sealed class CorsStage : Stage<CorsPolicy>
 
         AddVary(response, HeaderNames.AccessControlRequestMethod);
         AddVary(response, HeaderNames.AccessControlRequestHeaders);
+    }
+
+    /// <summary>Every <c>Access-Control-*</c> header the backend sent: on a route with a CORS policy the gateway says these.</summary>
+    private static void RemoveBackendCors(IHeaderDictionary response)
+    {
+        List<string>? found = null;
+        foreach (var (name, _) in response)
+        {
+            if (name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
+            {
+                (found ??= []).Add(name);
+            }
+        }
+
+        if (found is not null)
+        {
+            foreach (var name in found)
+            {
+                response.Remove(name);
+            }
+        }
     }
 
     /// <summary>Adds a name to <c>Vary</c> unless it is there (or <c>*</c> is): idempotent, so the side may run again.</summary>

@@ -46,6 +46,11 @@ internal static class CorsValidator
             }
         }
 
+        if (cors.AllowCredentials && cors.AllowedOrigins.Contains("null"))
+        {
+            d.Error(path + ".allow_credentials", "cannot be true when allowed_origins contains 'null': any page can make itself a null origin and would send its users' credentials");
+        }
+
         if (wildcard && cors.AllowCredentials)
         {
             d.Error(path + ".allow_credentials", "cannot be true when allowed_origins contains '*': browsers refuse credentials with a wildcard origin; list the origins instead");

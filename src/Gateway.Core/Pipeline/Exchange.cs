@@ -101,6 +101,9 @@ internal sealed class Exchange
     /// <summary>A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method), routed by the method it asks about.</summary>
     public bool IsPreflight { get; set; }
 
+    /// <summary>For a preflight: the routes its real request could reach (each must allow it; empty when none takes the method).</summary>
+    public List<CompiledRoute>? PreflightRoutes { get; set; }
+
     /// <summary>The request's origin when the route's CORS policy allows it (its response then carries the allow headers).</summary>
     public string? CorsOrigin { get; set; }
 

@@ -150,14 +150,17 @@ internal sealed class RouteConditions(string[]? methods, HostCondition? hosts, V
     /// <summary>The route lists this method itself (not merely "any method").</summary>
     public bool ListsMethod(string method) => Methods is not null && AllowsMethod(method);
 
-    public bool MatchesRequest(Exchange exchange)
+    public bool MatchesRequest(Exchange exchange) => MatchesRequest(exchange, ignoreHeaders: false);
+
+    /// <summary>Whether the request meets the conditions; <paramref name="ignoreHeaders"/> leaves header conditions out (a preflight has none of the real request's headers).</summary>
+    public bool MatchesRequest(Exchange exchange, bool ignoreHeaders)
     {
         if (Hosts is not null && !Hosts.Matches(exchange.HostName))
         {
             return false;
         }
 
-        foreach (var header in Headers)
+        foreach (var header in ignoreHeaders ? [] : Headers)
         {
             if (!header.Matches(exchange.RequestHeaders[header.Name]))
             {

@@ -85,7 +85,7 @@ internal sealed class RouteMatcher
     public List<CompiledRoute> Candidates(string path, Exchange request)
     {
         var found = new List<CompiledRoute>();
-        Collect(_root, path, 1, request, found);
+        Collect(_root, path, 1, request, found, ignoreHeaders: false);
         found.Sort(static (a, b) => a.Rank.CompareTo(b.Rank));
         return found;
     }
@@ -140,6 +140,19 @@ internal sealed class RouteMatcher
         }
     }
 
+    /// <summary>
+    /// The routes a CORS preflight's real request could reach: path, hosts, query and the method it asks about, with
+    /// header conditions left out (the preflight carries none of the real request's headers). Best first.
+    /// </summary>
+    public List<CompiledRoute> PreflightCandidates(string method, string path, Exchange request)
+    {
+        var found = new List<CompiledRoute>();
+        Collect(_root, path, 1, request, found, ignoreHeaders: true);
+        found.RemoveAll(route => !route.Conditions.AllowsMethod(method));
+        found.Sort(static (a, b) => a.Rank.CompareTo(b.Rank));
+        return found;
+    }
+
     private string CollectAllow(string path, Exchange request)
     {
         var methods = new SortedSet<string>(StringComparer.Ordinal);
@@ -154,12 +167,12 @@ internal sealed class RouteMatcher
         return new StringBuilder().AppendJoin(", ", methods).ToString();
     }
 
-    private static void Collect(Node node, string path, int position, Exchange request, List<CompiledRoute> found)
+    private static void Collect(Node node, string path, int position, Exchange request, List<CompiledRoute> found, bool ignoreHeaders)
     {
-        AddMatching(node.Wildcards, request, found);
+        AddMatching(node.Wildcards, request, found, ignoreHeaders);
         if (position > path.Length)
         {
-            AddMatching(node.Terminals, request, found);
+            AddMatching(node.Terminals, request, found, ignoreHeaders);
             return;
         }
 
@@ -168,20 +181,20 @@ internal sealed class RouteMatcher
         var next = end < 0 ? path.Length + 1 : end + 1;
         if (node.Literals is not null && node.Literals.TryGetValue(segment, out var literal))
         {
-            Collect(literal, path, next, request, found);
+            Collect(literal, path, next, request, found, ignoreHeaders);
         }
 
         if (node.Parameter is not null && segment.Length > 0)
         {
-            Collect(node.Parameter, path, next, request, found);
+            Collect(node.Parameter, path, next, request, found, ignoreHeaders);
         }
     }
 
-    private static void AddMatching(CompiledRoute[] routes, Exchange request, List<CompiledRoute> found)
+    private static void AddMatching(CompiledRoute[] routes, Exchange request, List<CompiledRoute> found, bool ignoreHeaders)
     {
         foreach (var route in routes)
         {
-            if (route.Conditions.Count == 0 || route.Conditions.MatchesRequest(request))
+            if (route.Conditions.Count == 0 || route.Conditions.MatchesRequest(request, ignoreHeaders))
             {
                 found.Add(route);
             }

@@ -32,16 +32,21 @@ internal static class RouteResolver
         exchange.Query = target.Query;
         var match = config.Matcher.Match(exchange.Method, target.Path, exchange);
 
-        // A CORS preflight asks whether the method it names may be used here: it goes to the route that method would
-        // reach, when that route answers preflights itself (it has a CORS policy). Otherwise it is an OPTIONS request.
+        // A CORS preflight asks whether the method it names may be used here. Every route its real request could
+        // reach (header conditions aside: the preflight has none of its headers) must allow it, so it is answered
+        // by the gateway whenever one of those routes, or the route OPTIONS itself reaches, has a CORS policy;
+        // otherwise it is an ordinary OPTIONS request for the backend.
         if (HttpMethods.IsOptions(exchange.Method) && exchange.RequestHeaders.ContainsKey(HeaderNames.Origin)
-            && exchange.RequestHeaders[HeaderNames.AccessControlRequestMethod] is [{ } asked] && Cors.CorsPolicy.IsToken(asked))
+            && exchange.RequestHeaders.ContainsKey(HeaderNames.AccessControlRequestMethod))
         {
-            var preflight = config.Matcher.Match(asked, target.Path, exchange);
-            if (preflight.Outcome == MatchOutcome.Matched && (preflight.Route!.Source.Cors ?? config.Source.Cors) is not null)
+            var asked = exchange.RequestHeaders[HeaderNames.AccessControlRequestMethod] is [{ } one] && Cors.CorsPolicy.IsToken(one) ? one : null;
+            var candidates = asked is null ? [] : config.Matcher.PreflightCandidates(asked, target.Path, exchange);
+            var answering = candidates.Find(HasCors) ?? (match.Outcome == MatchOutcome.Matched && HasCors(match.Route!) ? match.Route : null);
+            if (answering is not null)
             {
-                match = preflight;
+                match = new RouteMatch(MatchOutcome.Matched, answering, null);
                 exchange.IsPreflight = true;
+                exchange.PreflightRoutes = candidates;
             }
         }
 
@@ -86,6 +91,8 @@ internal static class RouteResolver
 
         return new RouteResolution(StatusCodes.Status200OK, route, target, null, null);
     }
+
+    private static bool HasCors(CompiledRoute route) => route.Policy<Cors.CorsPolicy>() is not null;
 
     /// <summary>Why an upgrade on a route with <c>websocket</c> limits is refused (its plain requests are served).</summary>
     internal static readonly RouteUnavailable UpgradesRefused = RouteUnavailable.Feature("websocket",

@@ -41,6 +41,15 @@ internal static class RunCommand
 
     private static async Task<int> RunAsync(string path, int? port, int? adminPort)
     {
+        // The signals are ours from the first moment: a SIGHUP while starting (systemctl reload right after start)
+        // is a reload once the gateway runs, never the default action that ends the process; SIGTERM stops it.
+        GatewayHost? host = null;
+        var reloadPending = 0;
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload);
+
         foreach (var (name, value) in new[] { ("--port", port), ("--admin-port", adminPort) })
         {
             if (value is < 0 or > 65535)
@@ -94,16 +103,16 @@ internal static class RunCommand
 
         var time = TimeProvider.System;
         var sink = new LogSink(Console.OpenStandardOutput());
-        GatewayHost host;
         try
         {
-            host = await GatewayHost.StartAsync(config, sink, time, new GatewayStartOptions
+            var started = await GatewayHost.StartAsync(config, sink, time, new GatewayStartOptions
             {
                 ConfigPath = path,
                 Overrides = Overrides,
                 Warnings = [.. loaded.Warnings.Select(w => "config: " + w)],
                 InlineIo = inlineIo,
             });
+            Volatile.Write(ref host, started);
         }
         catch (IOException e)
         {
@@ -112,15 +121,13 @@ internal static class RunCommand
             return CliApp.UserFailure($"cannot listen: {e.Message}");
         }
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop))
-        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop))
-        using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload))
+        if (Interlocked.Exchange(ref reloadPending, 0) == 1)
         {
-            await stop.Task;
-            await host.StopAsync();
+            _ = Task.Run(() => host.Reload("SIGHUP"));
         }
 
+        await stop.Task;
+        await host.StopAsync();
         await host.DisposeAsync();
         await sink.DisposeAsync();
         return CliApp.Ok;
@@ -135,7 +142,18 @@ internal static class RunCommand
         void Reload(PosixSignalContext context)
         {
             context.Cancel = true;
-            _ = Task.Run(() => host.Reload("SIGHUP"));
+            if (Volatile.Read(ref host) is { } running)
+            {
+                _ = Task.Run(() => running.Reload("SIGHUP"));
+                return;
+            }
+
+            // Still starting: reload as soon as it runs (the file may have changed since it was read).
+            Volatile.Write(ref reloadPending, 1);
+            if (Volatile.Read(ref host) is { } late && Interlocked.Exchange(ref reloadPending, 0) == 1)
+            {
+                _ = Task.Run(() => late.Reload("SIGHUP"));
+            }
         }
     }
 }

@@ -254,6 +254,40 @@ public sealed class HotReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sighup_while_starting_is_a_reload_once_running_never_the_end_of_the_process()
+    {
+        // 30,000 routes take a second or more to load: SIGHUPs sent meanwhile arrive while the gateway starts.
+        var bulk = string.Join('\n', Enumerable.Range(0, 30_000).Select(i => $"  - {{path: /bulk/{i}, mock: {{status: 200}}}}"));
+        string Config(int n) => Version(n, bulk).Replace("hot_reload: {enabled: true, debounce_ms: 50}", "", StringComparison.Ordinal);
+        File.WriteAllText(ConfigPath, Config(0));
+        await using var process = GatewayProcess.Start(_directory, "run", "--config", ConfigPath);
+
+        // The runtime itself takes a moment before any of the gateway's code runs (the signal's default action ends it then).
+        await Task.Delay(400);
+        File.WriteAllText(ConfigPath, Config(1));
+        var sent = 0;
+        while (!process.Stdout.Contains("\"msg\":\"listening on", StringComparison.Ordinal) && sent < 100)
+        {
+            Assert.False(process.HasExited, $"a SIGHUP while starting ended the gateway:\n{process.Stdout}\n{process.Stderr}");
+            process.Signal("HUP");
+            sent++;
+            await Task.Delay(20);
+        }
+
+        var port = await process.WaitForListeningAsync();
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        for (var i = 0; i < 100 && (await client.GetAsync("/r1")).StatusCode != HttpStatusCode.OK; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(sent > 0, "the gateway was listening before a SIGHUP could be sent");
+        Assert.Equal("version 1", await client.GetStringAsync("/r1"));
+        process.Signal("TERM");
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Without_a_token_the_admin_api_answers_only_requests_addressed_to_this_machine()
     {
         File.WriteAllText(ConfigPath, Version(0));

@@ -44,6 +44,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public static GatewayProcess Start(string workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
