@@ -5,7 +5,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 work="$(mktemp -d /tmp/gateway-fresh-XXXXXX)"
-trap 'kill "${gateway_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+stop_gateway() {
+  # dotnet run starts the gateway as its child: stop both, so that nothing keeps the ports.
+  [ -n "${gateway_pid:-}" ] || return 0
+  pkill -TERM -P "$gateway_pid" 2>/dev/null; kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" 2>/dev/null
+  gateway_pid=""
+}
+trap 'stop_gateway; rm -rf "$work"' EXIT
+
+# Another process on the default ports would answer for the gateway under test.
+for port in 8080 9901; do
+  if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+    echo "fresh clone: port $port is already taken; cannot check 'dotnet run' on the default config"
+    exit 1
+  fi
+done
 git clone -q . "$work/gateway" || { echo "fresh clone: git clone failed"; exit 1; }
 cd "$work/gateway"
 status=0
@@ -21,12 +35,15 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 ready="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:9901/readyz || true)"
-if [ -z "$answer" ] || [ "$ready" != "200" ]; then
-  echo "fresh clone: 'dotnet run --project src/Gateway' did not serve /hello on :8080 with /readyz 200 (got '$ready'):"
+# The default config's mock answer (the README promises it), not just any answer on the port.
+expected="hello from the gateway"
+grep -q "$expected" config/gateway.yaml || expected=""
+if ! kill -0 "$gateway_pid" 2>/dev/null || [ -z "$expected" ] || [[ "$answer" != *"$expected"* ]] || [ "$ready" != "200" ]; then
+  echo "fresh clone: 'dotnet run --project src/Gateway' did not serve the default config's /hello on :8080 with /readyz 200 (got '$answer', '$ready'):"
   tail -5 "$work/run.log"
   status=1
 fi
-pkill -TERM -P "$gateway_pid" 2>/dev/null; kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" 2>/dev/null
+stop_gateway
 
 # 2. scripts/test.sh: passes in a clone of its own (one codec here; CI runs both on the checkout itself).
 env -u CI CODECS=native scripts/test.sh > "$work/test.log" 2>&1

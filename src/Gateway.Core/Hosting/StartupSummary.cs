@@ -36,7 +36,16 @@ internal static class StartupSummary
         Add(features, "hot_reload", config.HotReload is { Enabled: true });
         Add(features, "http2", config.Server.Http2 == true);
 
-        return new Facts(runtime.Routes.Length, backends, features.Count == 0 ? "none" : string.Join(", ", features));
+        var described = features.Count == 0 ? "none" : string.Join(", ", features);
+        var unavailable = runtime.Routes.Where(r => r.Unavailable is not null).ToList();
+        if (unavailable.Count > 0)
+        {
+            // Said where it is seen: a config whose routes all answer 503 must not look healthy here.
+            described += $"; {unavailable.Count} {(unavailable.Count == 1 ? "route answers" : "routes answer")} 503 until a feature they need is built ("
+                + string.Join(", ", unavailable.Select(r => r.Unavailable!.Reason).Distinct(StringComparer.Ordinal)) + ")";
+        }
+
+        return new Facts(runtime.Routes.Length, backends, described);
     }
 
     /// <summary>The version with the short commit it was built from (<c>0.1.0+3ce305b</c>).</summary>
