@@ -91,6 +91,12 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics, Interpolation in
                 continue;
             }
 
+            if (valueNode is YamlMappingNode or YamlSequenceNode && valueNode.Start.Line > keyNode.Start.Line)
+            {
+                // A block below its key: what is said about the whole block points at the key, not at its first line.
+                diagnostics.Map.Add(childPath, (int)keyNode.Start.Line, (int)keyNode.Start.Column);
+            }
+
             var value = Bind(valueNode, property.Info.PropertyType, childPath, property.IsSecret);
             if (value is null && IsNull(valueNode) && !property.IsNullable)
             {

@@ -40,8 +40,9 @@ public sealed class NotEnforcedTests
         Assert.True(warnings.Count == 2, string.Join('\n', warnings));
 
         var cache = Assert.Single(warnings, w => w.Path == "cache");
-        Assert.Equal(2, cache.Line);
-        Assert.Equal("test.yaml:2:3: warning: cache: not enforced yet: responses are not cached; every request reaches a backend; also set on routes[1] (/b)", cache.ToString());
+        // At the key itself (line 1), not at the first line of its block.
+        Assert.Equal(1, cache.Line);
+        Assert.Equal("test.yaml:1:1: warning: cache: not enforced yet: responses are not cached; every request reaches a backend; also set on routes[1] (/b)", cache.ToString());
 
         var slo = Assert.Single(warnings, w => w.Path == "routes[0].slo");
         Assert.Equal(6, slo.Line);
