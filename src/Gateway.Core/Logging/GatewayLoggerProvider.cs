@@ -137,13 +137,53 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
             var text = new StringBuilder(128)
                 .Append(now.UtcDateTime.ToString(LogTime.Format, System.Globalization.CultureInfo.InvariantCulture))
                 .Append(' ').Append(LevelName(logLevel).PadRight(5))
-                .Append(' ').Append(category).Append(": ").Append(message);
+                .Append(' ').Append(category).Append(": ");
+            AppendSafe(text, message, continuation: false);
             if (exception is not null)
             {
-                text.Append(Environment.NewLine).Append(exception);
+                // The stack trace on the lines below, each indented: no line of it can pass for a log line of its own.
+                text.Append('\n').Append("    ");
+                AppendSafe(text, exception.ToString(), continuation: true);
             }
 
             provider.Sink.WriteLine(Encoding.UTF8.GetBytes(text.ToString()));
+        }
+
+        /// <summary>
+        /// Appends text that may hold what a client sent: control characters (CR, LF, ESC, ...) and invisible format
+        /// characters (bidi overrides) are written as escapes, so a message stays on its line and reads as it is.
+        /// With <paramref name="continuation"/>, a line break starts an indented continuation line instead.
+        /// </summary>
+        internal static void AppendSafe(StringBuilder text, string value, bool continuation)
+        {
+            foreach (var c in value)
+            {
+                if (c == '\n' && continuation)
+                {
+                    text.Append('\n').Append("    ");
+                }
+                else if (c == '\r' && continuation)
+                {
+                    continue;
+                }
+                else if (c == '\n')
+                {
+                    text.Append("\\n");
+                }
+                else if (c == '\r')
+                {
+                    text.Append("\\r");
+                }
+                else if (char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format
+                    or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                {
+                    text.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    text.Append(c);
+                }
+            }
         }
 
         private static string SnakeCase(string name) => Configuration.YamlBinder.SnakeCase(name);
