@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gateway.Configuration;
+using Gateway.Configuration.Validation;
 
 namespace Gateway.Cors;
 
@@ -83,7 +84,7 @@ internal sealed class CorsPolicy
                 continue;
             }
 
-            if (!IsToken(name) || !(AnyHeader || _headers.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name)))
+            if (name.Length > 256 || !ValidationRules.IsToken(name) || !(AnyHeader || _headers.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name)))
             {
                 return false;
             }
@@ -118,24 +119,5 @@ internal sealed class CorsPolicy
 
         var host = uri.HostNameType == UriHostNameType.IPv6 ? "[" + uri.IdnHost.Trim('[', ']') + "]" : uri.IdnHost;
         return uri.IsDefaultPort ? $"{uri.Scheme}://{host}" : $"{uri.Scheme}://{host}:{uri.Port}";
-    }
-
-    /// <summary>An HTTP token (RFC 9110): what a method or a header name may be.</summary>
-    public static bool IsToken(ReadOnlySpan<char> value)
-    {
-        if (value.IsEmpty || value.Length > 256)
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

@@ -61,7 +61,7 @@ internal static class RateLimitValidator
     {
         var dimension = rule.Dimension;
         if (!(dimension is "ip" or "user" or "api_key" or "apikey" or "route"
-            || (dimension.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(dimension[7..]))))
+            || (dimension.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(dimension.AsSpan(7)))))
         {
             var suggestion = YamlBinder.Suggest(dimension, ["ip", "user", "api_key", "route"]);
             d.Error(path + ".dimension", $"'{dimension}' must be ip, user, api_key, route or header:NAME"

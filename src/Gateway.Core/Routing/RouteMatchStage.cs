@@ -27,7 +27,7 @@ internal sealed class RouteMatchStage : Stage<RouteMatcher>
         {
             StatusCodes.Status404NotFound => Problems.NotFound(exchange),
             StatusCodes.Status405MethodNotAllowed => Problems.MethodNotAllowed(exchange, resolution.Allow!, resolution.Detail!),
-            StatusCodes.Status503ServiceUnavailable => Problems.Create(exchange, resolution.Status, (resolution.Route!.Unavailable ?? RouteResolver.UpgradesRefused).Reason,
+            StatusCodes.Status503ServiceUnavailable => Problems.Create(exchange, resolution.Status, resolution.Unavailable!.Reason,
                 "urn:gateway:problem:route-unavailable", "Service Unavailable", resolution.Detail!),
             _ => Problems.BadRequest(exchange, AnswerReasons.BadPath, resolution.Detail!),
         });

@@ -8,6 +8,9 @@ namespace Gateway.Routing;
 /// <summary>What routing decided for a request, before any policy runs.</summary>
 internal readonly record struct RouteResolution(int Status, CompiledRoute? Route, NormalizedTarget Target, string? Allow, string? Detail)
 {
+    /// <summary>For a 503: why the route cannot serve this request.</summary>
+    public RouteUnavailable? Unavailable { get; init; }
+
     public bool IsRouted => Status == StatusCodes.Status200OK;
 }
 
@@ -39,7 +42,7 @@ internal static class RouteResolver
         if (HttpMethods.IsOptions(exchange.Method) && exchange.RequestHeaders.ContainsKey(HeaderNames.Origin)
             && exchange.RequestHeaders.ContainsKey(HeaderNames.AccessControlRequestMethod))
         {
-            var asked = exchange.RequestHeaders[HeaderNames.AccessControlRequestMethod] is [{ } one] && Cors.CorsPolicy.IsToken(one) ? one : null;
+            var asked = exchange.RequestHeaders[HeaderNames.AccessControlRequestMethod] is [{ } one] && Configuration.Validation.ValidationRules.IsToken(one) ? one : null;
             var candidates = asked is null ? [] : config.Matcher.PreflightCandidates(asked, target.Path, exchange);
             var answering = candidates.Find(HasCors) ?? (match.Outcome == MatchOutcome.Matched && HasCors(match.Route!) ? match.Route : null);
             if (answering is not null)
@@ -79,14 +82,14 @@ internal static class RouteResolver
 
         if (route.Unavailable is { } unavailable)
         {
-            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, unavailable.Detail);
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, unavailable.Detail) { Unavailable = unavailable };
         }
 
         // Limits on upgraded connections are protection too: until they are enforced, such a route refuses upgrades
         // (its plain requests are served). HTTP/2 WebSockets (RFC 8441) come as an extended CONNECT without Upgrade.
         if (route.Source.Websocket is not null && (exchange.RequestHeaders.ContainsKey(HeaderNames.Upgrade) || HttpMethods.IsConnect(exchange.Method)))
         {
-            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, UpgradesRefused.Detail);
+            return new RouteResolution(StatusCodes.Status503ServiceUnavailable, route, target, null, UpgradesRefused.Detail) { Unavailable = UpgradesRefused };
         }
 
         return new RouteResolution(StatusCodes.Status200OK, route, target, null, null);
@@ -95,7 +98,7 @@ internal static class RouteResolver
     private static bool HasCors(CompiledRoute route) => route.Policy<Cors.CorsPolicy>() is not null;
 
     /// <summary>Why an upgrade on a route with <c>websocket</c> limits is refused (its plain requests are served).</summary>
-    internal static readonly RouteUnavailable UpgradesRefused = RouteUnavailable.Feature("websocket",
+    private static readonly RouteUnavailable UpgradesRefused = RouteUnavailable.Feature("websocket",
         "This route sets websocket limits, which this gateway version does not enforce yet; upgrades are refused until it does.");
 
     internal static string Describe(PathError error) => error switch

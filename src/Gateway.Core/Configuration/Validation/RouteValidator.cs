@@ -234,8 +234,8 @@ internal static class RouteValidator
 
     private static bool IsHashOn(string value) =>
         value == "ip"
-        || (value.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]))
-        || (value.StartsWith("cookie:", StringComparison.Ordinal) && ValidationRules.IsToken(value[7..]));
+        || (value.StartsWith("header:", StringComparison.Ordinal) && ValidationRules.IsToken(value.AsSpan(7)))
+        || (value.StartsWith("cookie:", StringComparison.Ordinal) && ValidationRules.IsToken(value.AsSpan(7)));
 
     /// <summary>
     /// Most membership tests the unreachable-route check may spend on a table. Finding an earlier route whose
