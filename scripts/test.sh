@@ -19,7 +19,8 @@ status=0
 for codec in ${CODECS:-native kestrel}; do
   echo "== tests on the $codec HTTP/1.1 codec"
   # The console logger prints each failure once (with its stack trace); passed and skipped lines are left out.
-  GATEWAY_HTTP1_CODEC=$codec dotnet test Gateway.slnx -c Release --no-build --nologo \
+  # --blame: if the test host crashes, the output names the test that was running.
+  GATEWAY_HTTP1_CODEC=$codec dotnet test Gateway.slnx -c Release --no-build --nologo --blame \
     --logger "trx;LogFilePrefix=$codec" --results-directory "$results" \
     --logger "console;verbosity=minimal" 2>&1 | grep -vE "^\s*(Passed|Skipped) " | grep -vE "^\s*$"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
