@@ -45,8 +45,11 @@ if ! kill -0 "$gateway_pid" 2>/dev/null || [ -z "$expected" ] || [[ "$answer" !=
 fi
 stop_gateway
 
-# 2. scripts/test.sh: passes in a clone of its own (one codec here; CI runs both on the checkout itself).
-env -u CI CODECS=native scripts/test.sh > "$work/test.log" 2>&1
+# 2. scripts/test.sh in a clone of its own: the tests that read files beside the checkout or the clone itself
+# (reference configs, examples, schema, CLI, packaging) must pass or skip with their reason. The whole suite runs on
+# the checkout itself right after this; running all of it twice would only double the exposure to timing noise.
+env -u CI CODECS=native TEST_FILTER="FullyQualifiedName~Configuration|FullyQualifiedName~Cli|FullyQualifiedName~Packaging" \
+  scripts/test.sh > "$work/test.log" 2>&1
 summary="$(tail -n 1 "$work/test.log")"
 if ! grep -qE '^[0-9]+ passed, 0 failed' <<<"$summary"; then
   echo "fresh clone: scripts/test.sh ended with '$summary':"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "N passed, N failed, N skipped".
 # The suite runs twice: on the gateway's own HTTP/1.1 codec (the default) and on Kestrel's (GATEWAY_HTTP1_CODEC=kestrel),
-# so every feature is checked on both. CODECS="native" runs one pass only.
+# so every feature is checked on both. CODECS="native" runs one pass only; TEST_FILTER="..." passes a dotnet test filter.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ for codec in ${CODECS:-native kestrel}; do
   echo "== tests on the $codec HTTP/1.1 codec"
   # The console logger prints each failure once (with its stack trace); passed and skipped lines are left out.
   # --blame: if the test host crashes, the output names the test that was running.
-  GATEWAY_HTTP1_CODEC=$codec dotnet test Gateway.slnx -c Release --no-build --nologo --blame \
+  GATEWAY_HTTP1_CODEC=$codec dotnet test Gateway.slnx -c Release --no-build --nologo --blame ${TEST_FILTER:+--filter "$TEST_FILTER"} \
     --logger "trx;LogFilePrefix=$codec" --results-directory "$results" \
     --logger "console;verbosity=minimal" 2>&1 | grep -vE "^\s*(Passed|Skipped) " | grep -vE "^\s*$"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
