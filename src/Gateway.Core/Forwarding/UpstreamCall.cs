@@ -85,6 +85,7 @@ internal static class UpstreamCall
                 // The client went away or sent something the gateway will not pass on: that says nothing about the backend.
                 backend.Finished(true);
                 current.Abandon();
+                exchange.ResponseCut |= exchange.Client.ResponseStarted;
                 exchange.Respond(ClientFailure(exchange, failure, result.Error));
                 return false;
             }
@@ -96,6 +97,7 @@ internal static class UpstreamCall
                 if (!success)
                 {
                     // The answer's head was recorded and went out; then the backend failed inside its body.
+                    exchange.ResponseCut = true;
                     current.RecordLateFailure();
                     ResilienceMetrics.Error(backend.Name, failure.Label());
                 }
@@ -112,6 +114,7 @@ internal static class UpstreamCall
             ResilienceMetrics.Error(backend.Name, failure.Label());
             if (exchange.Client.ResponseStarted)
             {
+                exchange.ResponseCut = true;
                 return false;
             }
 

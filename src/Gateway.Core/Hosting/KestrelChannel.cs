@@ -35,6 +35,12 @@ internal sealed class KestrelChannel(HttpContext context) : IClientChannel
 
     public PipeWriter ResponseBody => context.Response.BodyWriter;
 
+    public Stream ResponseStream
+    {
+        get => context.Response.Body;
+        set => context.Response.Body = value;
+    }
+
     /// <summary>Builds the exchange for a request Kestrel has read, on the snapshot it will run on.</summary>
     public static Exchange CreateExchange(HttpContext context, RuntimeConfig config, TimeProvider time)
     {

@@ -38,6 +38,9 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     private readonly HeaderList _responseHeaders = new();
     private readonly RequestBodyReader _body;
     private readonly ResponseBodyWriter _bodyWriter;
+    private Stream? _bodyStream;
+    private Stream? _filteredStream;
+    private PipeWriter? _filteredWriter;
     private CancellationTokenSource _timeout;
     private readonly IPAddress? _peer;
     private readonly CancellationTokenRegistration _closeRequested;
@@ -87,7 +90,24 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
 
     public bool ResponseStarted => _headWritten;
 
-    public PipeWriter ResponseBody => _bodyWriter;
+    public PipeWriter ResponseBody => _filteredWriter ?? _bodyWriter;
+
+    public Stream ResponseStream
+    {
+        get => _filteredStream ?? (_bodyStream ??= _bodyWriter.AsStream(leaveOpen: true));
+        set
+        {
+            if (ReferenceEquals(value, _bodyStream))
+            {
+                _filteredStream = null;
+                _filteredWriter = null;
+                return;
+            }
+
+            _filteredStream = value;
+            _filteredWriter = PipeWriter.Create(value, new StreamPipeWriterOptions(leaveOpen: true));
+        }
+    }
 
     public void LimitRequestBody(long max) => _body.Limit(max);
 
@@ -370,6 +390,8 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         _status = StatusCodes.Status200OK;
         _responseHeaders.Reset();
         ResponseContentLength = null;
+        _filteredStream = null;
+        _filteredWriter = null;
         _headWritten = false;
         _aborted = false;
         _isHead = HttpMethods.IsHead(head.Method);

@@ -18,6 +18,8 @@ internal sealed class Exchange
 {
     private Dictionary<string, StringValues>? _queryValues;
     private string? _hostName;
+    private List<ResponseBodyFilter>? _bodyFilters;
+    private Stream? _unfilteredBody;
 
     public Exchange(IClientChannel client, RuntimeConfig config, TimeProvider time, string method, string rawTarget, IHeaderDictionary requestHeaders)
     {
@@ -161,13 +163,102 @@ internal sealed class Exchange
     /// </summary>
     public string? Reason => Answer?.Reason;
 
+    /// <summary>
+    /// The response went out incomplete: the backend or the client failed inside its body, or the gateway cut it off.
+    /// Nothing that keeps or completes the body (the cache, compression) may then treat it as whole.
+    /// </summary>
+    public bool ResponseCut { get; set; }
+
     /// <summary>A stage answers instead of forwarding; the last answer given wins.</summary>
     public void Respond(Answer answer) => Answer = answer;
 
     /// <summary>Forgets a response that has not started, so that another one can be built (a retry, an error document).</summary>
     public void ResetResponse()
     {
+        DiscardResponseBodyFilters();
         Client.ClearResponse();
         ResponsePrepared = false;
+    }
+
+    /// <summary>Routes this response's body through <paramref name="filter"/> (from a stage's response side only).</summary>
+    public void FilterResponseBody(ResponseBodyFilter filter) => (_bodyFilters ??= []).Add(filter);
+
+    /// <summary>Whether filters are installed on the response now being built.</summary>
+    internal bool HasResponseBodyFilters => _bodyFilters is { Count: > 0 };
+
+    /// <summary>Chains the filters the response sides added in front of the client's body (once they have all run).</summary>
+    internal void InstallResponseBodyFilters()
+    {
+        if (_bodyFilters is not { Count: > 0 } filters || _unfilteredBody is not null)
+        {
+            return;
+        }
+
+        var body = _unfilteredBody = Client.ResponseStream;
+        for (var i = filters.Count - 1; i >= 0; i--)
+        {
+            body = filters[i].Wrap(body);
+        }
+
+        Client.ResponseStream = body;
+    }
+
+    /// <summary>
+    /// Ends the filtered body once the response is over: completes every filter (first installed first, so each one's
+    /// last bytes pass through the rest) when the body went out whole, discards them when it did not.
+    /// </summary>
+    internal async ValueTask CompleteResponseBodyAsync()
+    {
+        if (_bodyFilters is not { Count: > 0 } filters)
+        {
+            return;
+        }
+
+        if (ResponseCut || Client.Aborted.IsCancellationRequested)
+        {
+            DiscardResponseBodyFilters();
+            return;
+        }
+
+        try
+        {
+            // What a sender left in the codec's writer reaches the filters first.
+            await Client.ResponseBody.FlushAsync(Client.Aborted).ConfigureAwait(false);
+            foreach (var filter in filters)
+            {
+                await filter.CompleteAsync(Client.Aborted).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            ResponseCut = true;
+            DiscardResponseBodyFilters();
+            Client.Abort();
+            return;
+        }
+
+        Client.ResponseStream = _unfilteredBody!;
+        _unfilteredBody = null;
+        filters.Clear();
+    }
+
+    private void DiscardResponseBodyFilters()
+    {
+        if (_bodyFilters is not { Count: > 0 } filters)
+        {
+            return;
+        }
+
+        foreach (var filter in filters)
+        {
+            filter.Discard();
+        }
+
+        filters.Clear();
+        if (_unfilteredBody is { } unfiltered)
+        {
+            Client.ResponseStream = unfiltered;
+            _unfilteredBody = null;
+        }
     }
 }

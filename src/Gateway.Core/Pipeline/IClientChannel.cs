@@ -35,6 +35,13 @@ internal interface IClientChannel
     /// <summary>The response body; writing to it sends the head first.</summary>
     PipeWriter ResponseBody { get; }
 
+    /// <summary>
+    /// The response body as a stream. Setting it routes every later write through the stream given (both
+    /// <see cref="ResponseBody"/> and, on Kestrel, the request's own body stream, which YARP writes to); setting back
+    /// the stream read first undoes that. Response-body filters use it (<see cref="Exchange.FilterResponseBody"/>).
+    /// </summary>
+    Stream ResponseStream { get; set; }
+
     /// <summary>Sends the response head now (before any body byte).</summary>
     Task StartResponseAsync(CancellationToken cancel);
 

@@ -28,6 +28,8 @@ internal sealed class OfflineChannel : IClientChannel
 
     public PipeWriter ResponseBody { get; } = PipeWriter.Create(Stream.Null);
 
+    public Stream ResponseStream { get; set; } = Stream.Null;
+
     public void LimitRequestBody(long max)
     {
     }

@@ -44,7 +44,7 @@ internal sealed partial class StageRunner(ILogger logger)
             }
         }
 
-        if (exchange.Answer is null)
+        if (exchange.Answer is null && !exchange.HasResponseBodyFilters)
         {
             Complete(exchange);
             return ValueTask.CompletedTask;
@@ -72,6 +72,8 @@ internal sealed partial class StageRunner(ILogger logger)
                 Stages[i].Response(exchange, policy);
             }
         }
+
+        exchange.InstallResponseBodyFilters();
     }
 
     private static object? PolicyOf(Exchange exchange, int stage) =>
@@ -117,10 +119,14 @@ internal sealed partial class StageRunner(ILogger logger)
             {
                 await WriteAsync(exchange, answer).ConfigureAwait(false);
             }
+
+            await exchange.CompleteResponseBodyAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (exchange.Client.Aborted.IsCancellationRequested || e is OperationCanceledException or IOException)
         {
             // The client went away while the answer was written; nobody is left to tell.
+            exchange.ResponseCut = true;
+            await exchange.CompleteResponseBodyAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -147,6 +153,7 @@ internal sealed partial class StageRunner(ILogger logger)
         var client = exchange.Client;
         if (client.ResponseStarted)
         {
+            exchange.ResponseCut = true;
             client.Abort();
             return;
         }
