@@ -93,6 +93,8 @@ public class PipelineBenchmarks
 
         public PipeWriter ResponseBody => Body;
 
+        public Stream ResponseStream { get; set; } = Stream.Null;
+
         public void LimitRequestBody(long max)
         {
         }
