@@ -21,6 +21,12 @@ internal sealed class UpstreamShape
     /// </summary>
     public required FrozenSet<string> DroppedLookAlikes { get; init; }
 
+    /// <summary>Client headers removed when the peer is not a trusted proxy (on top of <c>server.proxy_only_headers</c>).</summary>
+    public FrozenSet<string> UntrustedDropped { get; init; } = FrozenSet<string>.Empty;
+
+    /// <summary>Every <c>X-Forwarded-*</c> header the gateway does not write itself passes only from a trusted proxy.</summary>
+    public bool ForwardingHeadersFromTrustedOnly { get; init; }
+
     /// <summary>The client's Authorization header stays at the gateway.</summary>
     public bool DropAuthorization { get; init; }
 
@@ -56,6 +62,7 @@ internal sealed class UpstreamShapeBuilder(CompiledRoute route)
     ];
 
     private readonly HashSet<string> _dropped = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _untrusted = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _lookAlikes = new(GatewayOwned, StringComparer.OrdinalIgnoreCase);
 
     public bool DropAuthorization { get; set; }
@@ -71,6 +78,12 @@ internal sealed class UpstreamShapeBuilder(CompiledRoute route)
         _lookAlikes.Add(header);
     }
 
+    /// <summary>A client header forwarded only from a trusted proxy on this route.</summary>
+    public void DropFromUntrusted(string header) => _untrusted.Add(header);
+
+    /// <summary>Every <c>X-Forwarded-*</c> header the gateway does not write itself passes only from a trusted proxy.</summary>
+    public bool ForwardingHeadersFromTrustedOnly { get; set; }
+
     /// <summary>A header the gateway owns that may still pass as the client sent it; its '_' look-alikes never do.</summary>
     public void Own(string header) => _lookAlikes.Add(header);
 
@@ -79,6 +92,8 @@ internal sealed class UpstreamShapeBuilder(CompiledRoute route)
         Route = route,
         DroppedHeaders = _dropped.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
         DroppedLookAlikes = _lookAlikes.Where(n => n.Contains('-', StringComparison.Ordinal)).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+        UntrustedDropped = _untrusted.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+        ForwardingHeadersFromTrustedOnly = ForwardingHeadersFromTrustedOnly,
         DropAuthorization = DropAuthorization,
         DropCookie = DropCookie,
         DropQueryParameter = DropQueryParameter,

@@ -25,6 +25,7 @@ internal static class AnswerReasons
     public const string ClientTimeout = "client_timeout";
     public const string ClientClosed = "client_closed";
     public const string Mock = "mock";
+    public const string CacheHit = "cache_hit";
     public const string InternalError = "internal_error";
     public const string RateLimitUnavailable = "unavailable:rate_limit";
     public const string ForbiddenScope = "forbidden:scope";

@@ -109,6 +109,9 @@ internal sealed class Exchange
     /// <summary>The request's origin when the route's CORS policy allows it (its response then carries the allow headers).</summary>
     public string? CorsOrigin { get; set; }
 
+    /// <summary>What the response cache decided (null where the route caches nothing).</summary>
+    public Caching.CacheLookup? Cache { get; set; }
+
     /// <summary>The request has a header whose name contains '_' (noted by the limits stage while it counts headers).</summary>
     public bool HasUnderscoreHeaders { get; set; }
 

@@ -33,7 +33,7 @@ internal static class GatewayFeatures
         new AuthenticationStage(),    // JWT / API key, 401
         new AuthorizationStage(),     // scopes, roles, claims, 403
         new RateLimitStage(),         // global and route limits, 429
-        new CacheFeature(),           // (not enforced yet)
+        new CacheStage(),             // cache lookup (hits answered, misses coalesced); cache store on the way out
         new TransformFeature(),       // (not enforced yet)
         new HealthCheckFeature(),     // active and passive health
         new ResilienceFeature(),      // circuit breakers and retries

@@ -38,6 +38,7 @@ internal sealed class LiveState : IAsyncDisposable
         RateLimits = new RateLimitState(time);
         RedisRateLimits = new Registry<RedisLimitKey, RedisRateLimitStore>();
         RetryBudgets = new Registry<(string Route, double Ratio), Resilience.RetryBudget>();
+        ResponseCaches = new Registry<Caching.CacheStoreKey, Caching.ResponseCacheStore>();
         HealthChecks = offline ? null : new HealthChecker(time, Loggers.CreateLogger("Gateway.Health"));
     }
 
@@ -84,6 +85,9 @@ internal sealed class LiveState : IAsyncDisposable
     /// <summary>Each route's retry budget (requests and retries of the last seconds), by route and ratio.</summary>
     public Registry<(string Route, double Ratio), Resilience.RetryBudget> RetryBudgets { get; }
 
+    /// <summary>Response caches by scope (the global cache, or a route's own) and bounds: a reload that keeps them keeps their entries.</summary>
+    public Registry<Caching.CacheStoreKey, Caching.ResponseCacheStore> ResponseCaches { get; }
+
     /// <summary>Active health checks of every live backend (null offline).</summary>
     public HealthChecker? HealthChecks { get; }
 
@@ -98,6 +102,7 @@ internal sealed class LiveState : IAsyncDisposable
         Upstream.Http1?.Endpoints.Commit();
         RedisRateLimits.Commit();
         RetryBudgets.Commit();
+        ResponseCaches.Commit();
         RedisConnections.Commit();
         JwksSources.Commit();
         ApiKeyStores.Commit();

@@ -15,15 +15,14 @@ public sealed class NotEnforcedTests
     public void Each_unenforced_key_is_warned_about_once_at_its_location_naming_its_routes()
     {
         var result = Load("""
-            cache:
-              enabled: true
+            observability:
+              metrics: {enabled: true}
             routes:
               - path: /a
                 mock: {status: 200}
                 slo: {latency_ms: 300, target: 0.99}
               - path: /b
                 mock: {status: 200}
-                cache: {enabled: true}
                 slo: {latency_ms: 300, target: 0.99}
               - path: /c
                 mock: {status: 200}
@@ -39,10 +38,10 @@ public sealed class NotEnforcedTests
         var warnings = result.Warnings.ToList();
         Assert.True(warnings.Count == 2, string.Join('\n', warnings));
 
-        var cache = Assert.Single(warnings, w => w.Path == "cache");
-        // At the key itself (line 1), not at the first line of its block.
-        Assert.Equal(1, cache.Line);
-        Assert.Equal("test.yaml:1:1: warning: cache: not enforced yet: responses are not cached; every request reaches a backend; also set on routes[1] (/b)", cache.ToString());
+        var metrics = Assert.Single(warnings, w => w.Path == "observability.metrics");
+        // At the key itself (line 2), not at the first line of its block.
+        Assert.Equal(2, metrics.Line);
+        Assert.Equal("test.yaml:2:3: warning: observability.metrics: not enforced yet: no metrics are served", metrics.ToString());
 
         var slo = Assert.Single(warnings, w => w.Path == "routes[0].slo");
         Assert.Equal(6, slo.Line);
@@ -77,7 +76,7 @@ public sealed class NotEnforcedTests
             routes:
               - path: /a
                 backend: "http://127.0.0.1:9"
-                cache: {enabled: true}
+                slo: {latency_ms: 300, target: 0.99}
               - {path: /b, backend: nope}
             """);
         var lines = result.Problems.Select(p => p.Line).ToList();

@@ -136,7 +136,7 @@ public sealed class RawBackend : IDisposable
         }
     }
 
-    private static async Task ReadHeadAsync(Socket socket)
+    internal static async Task ReadHeadAsync(Socket socket)
     {
         var buffer = new byte[16 * 1024];
         var received = new StringBuilder();
