@@ -2,7 +2,8 @@
 # Side-by-side load test on this machine: a backend (NGINX returning fixed bodies), NGINX and HAProxy as
 # proxies to it, NGINX configured like the gateway's full chain (arm "nginxfull": access log, limit_req, an API-key
 # check through map), the gateway with a bare route and with the full chain (API key, rate limit, access log), the
-# bare route on Kestrel's HTTP/1.1 codec (arm "kestrel"), and the backend directly.
+# bare route on Kestrel's HTTP/1.1 codec (arm "kestrel"), the bare route answered from its response cache (arm
+# "cachehit"), and the backend directly.
 # Arms run in alternating rounds; the medians, the CPU time per request, the ratios and the goals are printed.
 #
 #   bench/run.sh                 full run (about 10 minutes)
@@ -38,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110; CACHED=19111
 BEFORE_BARE=19108; BEFORE_FULL=19109
 BEFORE=${BEFORE:-}
 KEY=bench_key_0123456789abcdef
@@ -157,6 +158,14 @@ routes:
     auth: {required: true, methods: [apikey]}
     rate_limit: [{dimension: api_key, requests: 1000000000, window_secs: 1}]
 CONF
+# The bare route with a response cache (arm "cachehit": after the first request of each path, every request is a hit).
+cat > "$WORK/cached.yaml" <<CONF
+server: {host: 127.0.0.1, port: $CACHED}
+admin: {enabled: false}
+logging: {access_log: false, level: warn}
+routes:
+  - {path: "/*rest", backend: "http://127.0.0.1:$BACKEND", cache: {enabled: true, ttl_secs: 3600, shared: true}}
+CONF
 # The bare route once more on Kestrel's HTTP/1.1 layer (server.http1_codec: kestrel): what the native codec buys.
 sed "s/port: $BARE/port: $KESTREL/" "$WORK/bare.yaml" > "$WORK/kestrel.yaml"
 cat > "$WORK/h2.yaml" <<CONF
@@ -169,6 +178,7 @@ CONF
 "$WORK/gateway/gateway" run "$WORK/bare.yaml" >/dev/null & PIDS+=($!); BARE_PID=$!
 "$WORK/gateway/gateway" run "$WORK/full.yaml" >/dev/null & PIDS+=($!); FULL_PID=$!
 GATEWAY_HTTP1_CODEC=kestrel "$WORK/gateway/gateway" run "$WORK/kestrel.yaml" >/dev/null & PIDS+=($!); KESTREL_PID=$!
+"$WORK/gateway/gateway" run "$WORK/cached.yaml" >/dev/null & PIDS+=($!); CACHED_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
 if [ -n "$BEFORE" ]; then
@@ -182,7 +192,7 @@ if [ -n "$BEFORE" ]; then
 fi
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
-for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL; do wait_port "$port"; done
+for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL $CACHED; do wait_port "$port"; done
 [ -n "$BEFORE" ] && for port in $BEFORE_BARE $BEFORE_FULL; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
@@ -212,11 +222,11 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;;
+arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel cachehit$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;; cachehit) echo $CACHED;;
   before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
-pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;;
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;; cachehit) echo $CACHED_PID;;
   before) echo $BEFORE_BARE_PID;; beforefull) echo $BEFORE_FULL_PID;; esac; }
 
 echo "warming up"
@@ -257,6 +267,12 @@ for payload in $PAYLOADS; do
     "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,gateway"]:-0}")" "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,nginx"]:-0}")" \
     "$(ratio "${RPS["$payload,full"]:-0}" "${RPS["$payload,nginxfull"]:-0}")" "$(ratio "${P99["$payload,gateway"]:-0}" "${P99["$payload,nginx"]:-0}")" \
     "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,nginx"]:-0}")"
+done
+echo
+printf "%-8s %26s %22s\n" payload "CPU/req proxied/cachehit" "req/s cachehit/nginx"
+for payload in $PAYLOADS; do
+  printf "%-8s %26s %22s\n" "$payload" "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,cachehit"]:-0}")" \
+    "$(ratio "${RPS["$payload,cachehit"]:-0}" "${RPS["$payload,nginx"]:-0}")"
 done
 
 if [[ " $arms " == *" before "* && " $arms " == *" beforefull "* ]]; then

@@ -71,7 +71,7 @@ public class PipelineBenchmarks
     public void AccessLogTextLine() => _textAccessLog.Write(_done);
 
     /// <summary>A codec that keeps nothing: what the stages cost on their own.</summary>
-    private sealed class NullChannel : IClientChannel
+    internal sealed class NullChannel : IClientChannel
     {
         private static readonly PipeWriter Body = PipeWriter.Create(Stream.Null);
 
