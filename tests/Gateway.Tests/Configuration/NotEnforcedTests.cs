@@ -94,32 +94,6 @@ public sealed class NotEnforcedTests
         Assert.Contains("cannot serve TLS yet", error.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("{request: {set_headers: {X-Internal: 'false'}}}")]
-    [InlineData("{request: {add_headers: {X-From-Gateway: '1'}}}")]
-    [InlineData("{request: {remove_headers: [X-Debug]}}")]
-    [InlineData("{request: {path_rewrites: [{pattern: '^/old/(.*)$', replacement: '/new/$1'}]}}")]
-    [InlineData("{request: {query_params: {remove: [debug]}}}")]
-    [InlineData("{response: {add_headers: {Strict-Transport-Security: 'max-age=31536000'}}}")]
-    [InlineData("{response: {remove_headers: [Server]}}")]
-    public async Task A_route_with_any_transform_answers_503_while_the_others_serve(string transform)
-    {
-        await using var backend = await TestBackend.StartEchoAsync();
-        await using var gateway = await TestGateway.StartAsync($$$"""
-            routes:
-              - {path: /old/*rest, backend: "{{{backend.Url}}}", transform: {{{transform}}} }
-              - {path: /plain, backend: "{{{backend.Url}}}" }
-            """);
-        using (var refused = await gateway.Client.GetAsync("/old/x?debug=1"))
-        {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        }
-
-        Assert.Equal(0, backend.Requests);
-        using var served = await gateway.Client.GetAsync("/plain");
-        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
-    }
-
     [Fact]
     public async Task A_route_with_websocket_limits_refuses_upgrades_and_serves_plain_requests()
     {
