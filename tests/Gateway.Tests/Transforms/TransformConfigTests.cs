@@ -139,6 +139,14 @@ public sealed class TransformConfigTests
     }
 
     [Fact]
+    public async Task The_transform_example_and_its_route_tests_pass_with_the_test_verb()
+    {
+        var (code, stdout, stderr) = await GatewayProcess.RunAsync(Paths.Repository, "test", "examples/transforms.yaml", "examples/transforms-cases.yaml");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("3 passed, 0 failed", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_explain_verb_prints_the_rewritten_request_and_routes_describes_the_transform()
     {
         var dir = Directory.CreateTempSubdirectory("gateway-transform-").FullName;

@@ -60,6 +60,35 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public async Task A_chunked_body_goes_by_the_httpclient_path_with_the_same_transformed_request()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - id: orders
+                path: /v1/*path
+                backend: "{{{backend.Url}}}"
+                transform:
+                  request:
+                    path_rewrites: [{pattern: '^/v1/(.*)$', replacement: "/api/v2/$1"}]
+                    set_headers: {X-Internal: "false"}
+                    add_headers: {X-Route: "{route}"}
+                    remove_headers: [X-Debug]
+                    query_params: {set: {format: json}}
+            """);
+        // A body of unknown length is one the own HTTP/1.1 client does not frame: HttpClient (or YARP) sends it.
+        var raw = await gateway.SendRawAsync("POST /v1/orders?format=xml HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n"
+            + "X-Internal: true\r\nX-Debug: 1\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", raw, StringComparison.Ordinal);
+        var echo = EchoedRequest.Parse(raw);
+        Assert.Equal("/api/v2/orders?format=json", echo.Target);
+        Assert.Equal(5, echo.BodyBytes);
+        Assert.Equal("false", Seen(echo, "X-Internal"));
+        Assert.Equal("orders", Seen(echo, "X-Route"));
+        Assert.Null(Seen(echo, "X-Debug"));
+    }
+
+    [Fact]
     public async Task Placeholders_are_filled_from_the_trusted_client_address_the_token_and_the_request()
     {
         await using var backend = await TestBackend.StartEchoAsync();
