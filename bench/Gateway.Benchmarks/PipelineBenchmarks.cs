@@ -71,11 +71,12 @@ public class PipelineBenchmarks
     public void AccessLogTextLine() => _textAccessLog.Write(_done);
 
     /// <summary>A codec that keeps nothing: what the stages cost on their own.</summary>
-    internal sealed class NullChannel : IClientChannel
+    /// <summary>A codec that sends nothing anywhere; it keeps the response headers (in the dictionary given, if any).</summary>
+    internal sealed class NullChannel(HeaderDictionary? headers = null) : IClientChannel
     {
         private static readonly PipeWriter Body = PipeWriter.Create(Stream.Null);
 
-        private HeaderDictionary? _headers;
+        private HeaderDictionary? _headers = headers;
 
         public PipeReader RequestBody => throw new NotSupportedException();
 

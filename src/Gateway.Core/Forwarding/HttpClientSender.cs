@@ -44,7 +44,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
         var route = attempt.Route;
         var shape = route.Shape;
         var backend = attempt.Backend;
-        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), shape.Url(backend.Prefix, exchange.Path, exchange.Query))
+        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), shape.Url(backend.Prefix, exchange))
         {
             Version = route.Version,
             VersionPolicy = route.VersionPolicy,

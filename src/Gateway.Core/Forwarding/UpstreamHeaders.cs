@@ -19,7 +19,9 @@ internal interface IUpstreamHeaderSink
 /// those named in Connection dropped; Host replaced by the backend's unless the route preserves it; X-Forwarded-*,
 /// X-Request-Id and traceparent set by the gateway; client-address headers (X-Real-IP and kin) only from trusted
 /// proxies; identity headers only from the gateway; what the route's <see cref="UpstreamShape"/> keeps at the
-/// gateway dropped; then what the stages added (<see cref="Exchange.IdentityHeaders"/>).
+/// gateway dropped; then the route's request transform (<see cref="Exchange.RequestEdits"/>: removed, set and added
+/// headers, applied to what the rules above left, the gateway's own headers included); then what authentication
+/// added (<see cref="Exchange.IdentityHeaders"/>), which no transform can touch.
 /// </summary>
 internal static class UpstreamHeaders
 {
@@ -60,10 +62,14 @@ internal static class UpstreamHeaders
         var trusted = peer is not null && config.TrustedProxies.Length > 0 && config.IsTrustedProxy(peer);
         var rewriteCookie = shape.DropCookie is not null && incoming.Cookie.Count > 0;
         var lookAlikes = exchange.HasUnderscoreHeaders;
+        var edits = exchange.RequestEdits;
+        var transform = edits?.Transform.Headers;
+        var host = edits?.Transform.Host;
+        Span<bool> seen = transform is null ? default : transform.Edits.Length <= 64 ? stackalloc bool[transform.Edits.Length] : new bool[transform.Edits.Length];
 
-        if (!shape.PreserveHost)
+        if (!shape.PreserveHost || host is not null)
         {
-            sink.Add(HeaderNames.Host, backendAuthority);
+            sink.Add(HeaderNames.Host, host ?? backendAuthority);
         }
 
         foreach (var (name, values) in incoming)
@@ -73,7 +79,7 @@ internal static class UpstreamHeaders
                 var drop = rule switch
                 {
                     Rule.HopByHop => true,
-                    Rule.Host => !shape.PreserveHost,
+                    Rule.Host => !shape.PreserveHost || host is not null,
                     Rule.GatewayOwned => false,
                     Rule.Forwarded => !trusted,
                     Rule.TraceState => !exchange.Trace.Continued,
@@ -103,23 +109,36 @@ internal static class UpstreamHeaders
                 continue;
             }
 
-            sink.Add(name, values);
+            Emit(ref sink, name, values, transform, seen);
         }
 
         var forwarded = ForwardedHeaders.Compute(peer, trusted, incoming[ForwardedHeaders.For], incoming[ForwardedHeaders.Proto],
             incoming[ForwardedHeaders.Host], exchange.Scheme, exchange.Authority);
-        sink.Add(ForwardedHeaders.For, forwarded.For);
-        sink.Add(ForwardedHeaders.Proto, forwarded.Proto);
+        Emit(ref sink, ForwardedHeaders.For, forwarded.For, transform, seen);
+        Emit(ref sink, ForwardedHeaders.Proto, forwarded.Proto, transform, seen);
         if (forwarded.Host.Length > 0)
         {
-            sink.Add(ForwardedHeaders.Host, forwarded.Host);
+            Emit(ref sink, ForwardedHeaders.Host, forwarded.Host, transform, seen);
         }
 
-        sink.Add(RequestIds.HeaderName, exchange.RequestId);
-        sink.Add("traceparent", exchange.Trace.TraceParent);
+        Emit(ref sink, RequestIds.HeaderName, exchange.RequestId, transform, seen);
+        Emit(ref sink, "traceparent", exchange.Trace.TraceParent, transform, seen);
         if (rewriteCookie && Authentication.Cookies.Without(JoinCookies(incoming.Cookie), shape.DropCookie!) is { } rest)
         {
-            sink.Add(HeaderNames.Cookie, rest);
+            Emit(ref sink, HeaderNames.Cookie, rest, transform, seen);
+        }
+
+        if (transform is not null)
+        {
+            var values = edits!.Values;
+            for (var i = 0; i < transform.Edits.Length; i++)
+            {
+                var edit = transform.Edits[i];
+                if ((edit.Kind == Transforms.EditKind.Set || (edit.Kind == Transforms.EditKind.Add && !seen[i])) && values[i] is { } value)
+                {
+                    sink.Add(edit.Name, value);
+                }
+            }
         }
 
         if (exchange.IdentityHeaders is { } identity)
@@ -129,6 +148,29 @@ internal static class UpstreamHeaders
                 sink.Add(name, value);
             }
         }
+    }
+
+    /// <summary>A header that passed the gateway's rules, as the route's transform has it: removed, kept for its set value, or noted as present.</summary>
+    private static void Emit<TSink>(ref TSink sink, string name, StringValues values, Transforms.HeaderEdits? transform, Span<bool> seen)
+        where TSink : struct, IUpstreamHeaderSink
+    {
+        if (transform is not null && transform.Index.TryGetValue(name, out var index))
+        {
+            switch (transform.Edits[index].Kind)
+            {
+                case Transforms.EditKind.Remove:
+                    sink.Dropped(name);
+                    return;
+                case Transforms.EditKind.Set:
+                    // Replaced by the set value after the gateway's own headers.
+                    return;
+                default:
+                    seen[index] = true;
+                    break;
+            }
+        }
+
+        sink.Add(name, values);
     }
 
     /// <summary>Several Cookie lines are one cookie list joined with "; " (RFC 6265 5.4), never with ",".</summary>

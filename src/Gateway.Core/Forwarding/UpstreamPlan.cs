@@ -15,7 +15,7 @@ internal static class UpstreamPlanner
         var backend = route.Backends.Select(new LoadBalancing.BalancingInput(exchange.RequestHeaders, exchange.ClientIp), null) ?? route.Backends.Backends[0];
         var sink = new ListSink([], []);
         UpstreamHeaders.Write(exchange, route.Shape, backend.HostHeader, exchange.RequestHeaders.Connection, ref sink);
-        var url = backend.Prefix + route.Shape.Path(exchange.Path) + route.Shape.Query(exchange.Query);
+        var url = route.Shape.Target(backend.Prefix, exchange);
         return new UpstreamPlan(exchange.Method, url, backend, sink.Headers, sink.Removed);
     }
 

@@ -38,17 +38,26 @@ internal sealed class UpstreamShape
 
     public bool PreserveHost => Route.PreserveHost;
 
-    public string Path(string normalizedPath) => Route.UpstreamPath(normalizedPath);
+    /// <summary>The upstream path: after strip_prefix, or as the route's path rewrites made it for this request.</summary>
+    public string Path(Pipeline.Exchange exchange) => exchange.RequestEdits?.Path ?? Route.UpstreamPath(exchange.Path);
 
-    public string Query(string query) => DropQueryParameter is null ? query : QueryParameters.Without(query, DropQueryParameter);
+    /// <summary>The upstream query: credentials kept at the gateway dropped, then the route's query edits applied.</summary>
+    public string Query(Pipeline.Exchange exchange)
+    {
+        var query = DropQueryParameter is null ? exchange.Query : QueryParameters.Without(exchange.Query, DropQueryParameter);
+        return exchange.RequestEdits is { } edits ? edits.Query(query) : query;
+    }
 
     /// <summary>
     /// The upstream URL for HttpClient, with path and query exactly as the own HTTP/1.1 client writes them (no second
     /// round of escaping or canonicalization), so both ways to a backend send the same target.
     /// </summary>
-    public Uri Url(string prefix, string normalizedPath, string query) =>
-        new(string.Concat(prefix, UpstreamTarget.Escape(Path(normalizedPath)), UpstreamTarget.Escape(Query(query))),
-            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+    public Uri Url(string prefix, Pipeline.Exchange exchange) =>
+        new(Target(prefix, exchange), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+
+    /// <summary>The upstream URL as text, escaped exactly as every sender writes it.</summary>
+    public string Target(string prefix, Pipeline.Exchange exchange) =>
+        string.Concat(prefix, UpstreamTarget.Escape(Path(exchange)), UpstreamTarget.Escape(Query(exchange)));
 }
 
 /// <summary>Collects what a route's stages want dropped from its upstream request while the route compiles.</summary>

@@ -159,7 +159,7 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
                 proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
             }
 
-            proxyRequest.RequestUri = shape.Url(destinationPrefix, exchange.Path, exchange.Query);
+            proxyRequest.RequestUri = shape.Url(destinationPrefix, exchange);
         }
 
         public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

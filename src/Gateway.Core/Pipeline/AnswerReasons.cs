@@ -18,6 +18,9 @@ internal static class AnswerReasons
     public const string BadFraming = "bad_request:framing";
     public const string BadBody = "bad_request:body";
     public const string Unsendable = "bad_request:unsendable";
+    public const string BadTransformValue = "bad_request:transform_value";
+    public const string BadRewrittenPath = "bad_request:path_rewrite";
+    public const string PathRewriteTimeout = "bad_request:path_rewrite_timeout";
     public const string UriTooLong = "uri_too_long";
     public const string HeadersTooLarge = "headers_too_large";
     public const string BodyTooLarge = "body_too_large";

@@ -118,6 +118,9 @@ internal sealed class Exchange
     /// <summary>The headers authentication adds to the upstream request from the identity (shared: never changed).</summary>
     public KeyValuePair<string, string>[]? IdentityHeaders { get; set; }
 
+    /// <summary>What the route's request transform makes of this request (null: the route has none).</summary>
+    public Transforms.RequestEdits? RequestEdits { get; set; }
+
     /// <summary>The backend of the last attempt.</summary>
     public Backend? Backend { get; set; }
 

@@ -34,7 +34,7 @@ internal static class GatewayFeatures
         new AuthorizationStage(),     // scopes, roles, claims, 403
         new RateLimitStage(),         // global and route limits, 429
         new CacheStage(),             // cache lookup (hits answered, misses coalesced); cache store on the way out
-        new TransformFeature(),       // (not enforced yet)
+        new TransformStage(),         // request headers, path rewrites, query edits; response headers
         new HealthCheckFeature(),     // active and passive health
         new ResilienceFeature(),      // circuit breakers and retries
         new ObservabilityFeature(),   // metrics, tracing, SLOs

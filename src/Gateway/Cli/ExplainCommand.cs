@@ -127,6 +127,17 @@ internal static class ExplainCommand
             output.WriteLine($"  removed   {name}");
         }
 
+        if (route.Policy<Transforms.TransformPolicy>()?.Response is { } response)
+        {
+            // The response side depends on the backend's answer: its rules, as configured.
+            foreach (var edit in response.Headers.Edits)
+            {
+                output.WriteLine(edit.Kind == Transforms.EditKind.Remove
+                    ? $"  response  remove {edit.Name}"
+                    : $"  response  {(edit.Kind == Transforms.EditKind.Add ? "add" : "set")} {edit.Name}: {edit.Value}");
+            }
+        }
+
         return CliApp.Ok;
     }
 

@@ -116,11 +116,6 @@ internal static class RoutesCommand
             policies.Add("cache");
         }
 
-        if (source.Transform is not null)
-        {
-            policies.Add("transform");
-        }
-
         if (route.Unavailable is not null)
         {
             policies.Add("UNAVAILABLE(not enforced yet)");

@@ -144,7 +144,7 @@ internal static class TestCommand
         }
 
         var shape = route!.Policy<ForwardPolicy>()!.Upstream!.Shape;
-        Compare(failures, "upstream_path", expect.UpstreamPath, shape.Path(outcome.Exchange.Path) + shape.Query(outcome.Exchange.Query));
+        Compare(failures, "upstream_path", expect.UpstreamPath, shape.Path(outcome.Exchange) + shape.Query(outcome.Exchange));
         Compare(failures, "upstream_url", expect.UpstreamUrl, plan.Url);
         foreach (var (name, value) in expect.Headers ?? [])
         {

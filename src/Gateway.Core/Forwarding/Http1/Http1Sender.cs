@@ -255,8 +255,8 @@ internal sealed class Http1Sender(Http1Pool pool) : UpstreamSender
             WriteAscii(writer, _exchange.Method);
             writer.Write(" "u8);
             WriteTarget(writer, backend.PathPrefix);
-            WriteTarget(writer, shape.Path(_exchange.Path));
-            WriteTarget(writer, shape.Query(_exchange.Query));
+            WriteTarget(writer, shape.Path(_exchange));
+            WriteTarget(writer, shape.Query(_exchange));
             writer.Write(" HTTP/1.1\r\n"u8);
             var sink = new HeadSink(writer);
             UpstreamHeaders.Write(_exchange, shape, backend.HostHeader, _exchange.RequestHeaders.Connection, ref sink);
