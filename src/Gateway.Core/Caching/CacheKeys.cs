@@ -103,7 +103,7 @@ internal static class CacheKeys
         }
     }
 
-    /// <summary>Query parameters in ordinal order of their encoded text (<c>?b=2&amp;a=1</c> and <c>?a=1&amp;b=2</c> share an entry).</summary>
+    /// <summary>Query parameters in ordinal order of their encoded names (<c>?b=2&amp;a=1</c> and <c>?a=1&amp;b=2</c> share an entry).</summary>
     private static void AppendSortedQuery(StringBuilder text, string query)
     {
         text.Append("q:");
@@ -119,9 +119,12 @@ internal static class CacheKeys
             return;
         }
 
-        var parts = query[1..].Split('&', StringSplitOptions.RemoveEmptyEntries);
-        Array.Sort(parts, StringComparer.Ordinal);
-        text.AppendJoin('&', parts);
+        // Sorted by name only, stably: the values of a repeated parameter keep their order (?id=2&id=1 is not
+        // ?id=1&id=2 to a backend that reads the first), and empty segments stay.
+        var parts = query[1..].Split('&');
+        var sorted = parts.Select((part, index) => (Name: part.Split('=', 2)[0], Index: index))
+            .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Index);
+        text.AppendJoin('&', sorted.Select(p => parts[p.Index]));
     }
 
     /// <summary>The request values of the headers a response varies on (absent and empty are different).</summary>

@@ -35,6 +35,9 @@ internal sealed class CachePolicy
     /// <summary>Client headers that never reach the backend from an untrusted peer on this route (see <see cref="CacheStage.UnkeyedRequestHeaders"/>).</summary>
     public required FrozenSet<string> UntrustedDropped { get; init; }
 
+    /// <summary>Response headers a response transform fills from the request (<c>{client_ip}</c>, a claim, ...): never stored, so never replayed to another caller.</summary>
+    public required FrozenSet<string> PerRequestHeaders { get; init; }
+
     /// <summary>How long a request waits for an identical miss under way before asking the backend itself.</summary>
     public required TimeSpan FillWait { get; init; }
 
@@ -84,7 +87,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
     public static readonly string[] UnkeyedRequestHeaders =
     [
         "X-Host", "X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Ssl",
-        "X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "Forwarded",
+        "X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "Forwarded", "X-Scheme", "X-Url-Scheme", "Front-End-Https", "X-HTTP-Host-Override",
     ];
 
     private static readonly string[] MethodOverrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
@@ -103,6 +106,9 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => CacheValidator.Validate(config, diagnostics);
+
+    /// <summary>A header that belongs to one response (framing, Age, the cache's own status), never to a stored one.</summary>
+    public static bool IsPerResponse(string name) => NotStored.Contains(name);
 
     protected override CachePolicy? CompilePolicy(StageCompilation compilation)
     {
@@ -141,9 +147,25 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             KeyHeaders = [.. config.KeyHeaders.Distinct(StringComparer.OrdinalIgnoreCase)],
             AuthorizationKept = upstream.DropAuthorization,
             UntrustedDropped = UnkeyedRequestHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+            PerRequestHeaders = PerRequestResponseHeaders(route),
             FillWait = TimeSpan.FromSeconds(route.TimeoutSecs ?? compilation.Config.Server.TimeoutSecs),
             DefaultLifetime = TimeSpan.FromSeconds(config.TtlSecs),
         };
+    }
+
+    private static FrozenSet<string> PerRequestResponseHeaders(RouteConfig route)
+    {
+        var names = new List<string>();
+        if (route.Transform?.Response is { } response)
+        {
+            foreach (var headers in new[] { response.AddHeaders, response.SetHeaders })
+            {
+                // Any placeholder but the route's own name depends on the request.
+                names.AddRange(headers?.Where(h => h.Value.Replace("{route}", "", StringComparison.Ordinal).Contains('{', StringComparison.Ordinal)).Select(h => h.Key) ?? []);
+            }
+        }
+
+        return names.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
     private static ResponseCacheStore CreateStore(CacheStoreKey key, LiveState state)
@@ -284,6 +306,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             || IsEventStream(headers.ContentType)
             || CacheKeys.VaryNames(headers.Vary) is not { } vary)
         {
+            EndFillEarly(lookup, policy);
             return;
         }
 
@@ -291,13 +314,14 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         var freshness = Freshness.Of(headers, policy.DefaultLifetime, now);
         if (!freshness.Storable)
         {
+            EndFillEarly(lookup, policy);
             return;
         }
 
         var stored = new List<KeyValuePair<string, string[]>>(headers.Count);
         foreach (var (name, values) in headers)
         {
-            if (!NotStored.Contains(name) && values.Count > 0)
+            if (!NotStored.Contains(name) && !policy.PerRequestHeaders.Contains(name) && values.Count > 0)
             {
                 stored.Add(new(name, values.ToArray()!));
             }
@@ -317,6 +341,16 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         lookup.DeclaredLength = length;
         lookup.Copy = new CacheCopyFilter(policy.Config.MaxEntryBytes);
         exchange.FilterResponseBody(lookup.Copy);
+    }
+
+    /// <summary>The response will not be kept: requests waiting on it go to the backend now, not once its body has streamed.</summary>
+    private static void EndFillEarly(CacheLookup lookup, CachePolicy policy)
+    {
+        if (lookup.Fills && lookup.Key is { } key)
+        {
+            lookup.Fills = false;
+            policy.Store.EndFill(key);
+        }
     }
 
     private static bool IsEventStream(StringValues contentType) =>

@@ -138,7 +138,7 @@ internal sealed class CachedResponse
 
             return new CachedResponse { Status = status, StoredAt = stored, ExpiresAt = expires, InitialAge = initialAge, Headers = headers, Vary = vary, Body = body };
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or DecoderFallbackException or ArgumentException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or DecoderFallbackException or ArgumentException or FormatException or OverflowException)
         {
             return null;
         }
@@ -189,7 +189,7 @@ internal sealed class CachedResponse
     }
 
     // Never a header the gateway could not have stored (a split response from a tampered store).
-    private static bool IsHeaderName(string name) => Configuration.Validation.ValidationRules.IsToken(name);
+    private static bool IsHeaderName(string name) => Configuration.Validation.ValidationRules.IsToken(name) && !CacheStage.IsPerResponse(name);
 
     private static bool IsHeaderValue(string value) => value.AsSpan().IndexOfAny('\r', '\n', '\0') < 0;
 

@@ -1,7 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Pipeline;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Cors;
@@ -85,7 +84,7 @@ internal sealed class CorsStage : Stage<CorsPolicy>
     {
         var response = exchange.Client.ResponseHeaders;
         RemoveBackendCors(response);
-        AddVary(response, HeaderNames.Origin);
+        VaryHeader.Add(response, HeaderNames.Origin);
         if (exchange.CorsOrigin is not { } origin)
         {
             return;
@@ -134,8 +133,8 @@ internal sealed class CorsStage : Stage<CorsPolicy>
             response[HeaderNames.AccessControlMaxAge] = maxAge;
         }
 
-        AddVary(response, HeaderNames.AccessControlRequestMethod);
-        AddVary(response, HeaderNames.AccessControlRequestHeaders);
+        VaryHeader.Add(response, HeaderNames.AccessControlRequestMethod);
+        VaryHeader.Add(response, HeaderNames.AccessControlRequestHeaders);
     }
 
     /// <summary>Every <c>Access-Control-*</c> header the backend sent: on a route with a CORS policy the gateway says these.</summary>
@@ -157,25 +156,6 @@ internal sealed class CorsStage : Stage<CorsPolicy>
                 response.Remove(name);
             }
         }
-    }
-
-    /// <summary>Adds a name to <c>Vary</c> unless it is there (or <c>*</c> is): idempotent, so the side may run again.</summary>
-    private static void AddVary(IHeaderDictionary response, string name)
-    {
-        var vary = response[HeaderNames.Vary];
-        foreach (var value in vary)
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                var part = value.AsSpan()[range].Trim();
-                if (part.Equals(name, StringComparison.OrdinalIgnoreCase) || part.SequenceEqual("*"))
-                {
-                    return;
-                }
-            }
-        }
-
-        response[HeaderNames.Vary] = vary.Count == 0 ? name : StringValues.Concat(vary, name);
     }
 
     protected override string? Describe(CorsPolicy policy) =>

@@ -96,10 +96,18 @@ internal static class UpstreamCall
             {
                 if (!success)
                 {
-                    // The answer's head was recorded and went out; then the backend failed inside its body.
-                    exchange.ResponseCut = true;
+                    // The answer's head was recorded; then the backend failed inside its body.
                     current.RecordLateFailure();
                     ResilienceMetrics.Error(backend.Name, failure.Label());
+                    if (!exchange.Client.ResponseStarted)
+                    {
+                        // Nothing of it reached the client yet: the client is told the backend failed, never given an
+                        // empty answer that looks complete.
+                        exchange.Respond(BackendFailure(exchange, route, failure, result));
+                        return false;
+                    }
+
+                    exchange.ResponseCut = true;
                 }
 
                 return false;

@@ -102,7 +102,7 @@ internal static class UpstreamHeaders
             if ((nominated is not null && nominated.Contains(name, StringComparer.OrdinalIgnoreCase))
                 || shape.DroppedHeaders.Contains(name)
                 || (!trusted && (config.ProxyOnlyHeaders.Contains(name) || shape.UntrustedDropped.Contains(name)
-                    || (shape.ForwardingHeadersFromTrustedOnly && name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase))))
+                    || (shape.ForwardingHeadersFromTrustedOnly && (name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase) || name.StartsWith("X_Forwarded_", StringComparison.OrdinalIgnoreCase)))))
                 || (lookAlikes && name.Contains('_', StringComparison.Ordinal) && shape.DroppedLookAlikes.Contains(name.Replace('_', '-'))))
             {
                 sink.Dropped(name);

@@ -88,7 +88,11 @@ internal sealed class UpstreamShapeBuilder(CompiledRoute route)
     }
 
     /// <summary>A client header forwarded only from a trusted proxy on this route.</summary>
-    public void DropFromUntrusted(string header) => _untrusted.Add(header);
+    public void DropFromUntrusted(string header)
+    {
+        _untrusted.Add(header);
+        _untrusted.Add(header.Replace('-', '_'));
+    }
 
     /// <summary>Every <c>X-Forwarded-*</c> header the gateway does not write itself passes only from a trusted proxy.</summary>
     public bool ForwardingHeadersFromTrustedOnly { get; set; }

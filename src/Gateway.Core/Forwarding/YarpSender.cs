@@ -44,8 +44,9 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
             }
         }
 
-        if (context.Response.Body is CountingStream response)
+        if (Transformer.CountedResponse(context) is { } response)
         {
+            // (Read from where it was put: a response-body filter may stand in front of it by now.)
             exchange.ResponseBytes = response.Count;
         }
 
@@ -139,7 +140,12 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
 
         private static readonly object HeldBackKey = new();
 
+        private static readonly object CountedKey = new();
+
         public static int? HeldBack(HttpContext context) => context.Items.TryGetValue(HeldBackKey, out var status) ? (int?)status : null;
+
+        /// <summary>The counter put in front of a response body of unknown length, if any.</summary>
+        public static CountingStream? CountedResponse(HttpContext context) => context.Items.TryGetValue(CountedKey, out var counted) ? counted as CountingStream : null;
 
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -186,7 +192,9 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
             response.Headers.Remove(HeaderNames.Trailer);
             if (response.ContentLength is null)
             {
-                response.Body = new CountingStream(response.Body);
+                var counted = new CountingStream(response.Body);
+                response.Body = counted;
+                httpContext.Items[CountedKey] = counted;
             }
 
             attempt.HeadReceived(response.StatusCode);

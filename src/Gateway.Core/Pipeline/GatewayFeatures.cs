@@ -1,6 +1,7 @@
 using Gateway.Authentication;
 using Gateway.Authorization;
 using Gateway.Caching;
+using Gateway.Compression;
 using Gateway.Cors;
 using Gateway.Forwarding;
 using Gateway.Health;
@@ -33,6 +34,7 @@ internal static class GatewayFeatures
         new AuthenticationStage(),    // JWT / API key, 401
         new AuthorizationStage(),     // scopes, roles, claims, 403
         new RateLimitStage(),         // global and route limits, 429
+        new CompressionStage(),       // gzip / br / zstd; its response side runs last of all
         new CacheStage(),             // cache lookup (hits answered, misses coalesced); cache store on the way out
         new TransformStage(),         // request headers, path rewrites, query edits; response headers
         new HealthCheckFeature(),     // active and passive health

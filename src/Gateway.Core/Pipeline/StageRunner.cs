@@ -203,6 +203,12 @@ internal sealed partial class StageRunner(ILogger logger)
 
     private static void Complete(Exchange exchange)
     {
+        if (exchange.ResponseCut && !exchange.Client.Aborted.IsCancellationRequested)
+        {
+            // A response cut short must never look complete to the client, whichever path cut it.
+            exchange.Client.Abort();
+        }
+
         for (var i = exchange.StageCursor; i >= 0; i--)
         {
             if (PolicyOf(exchange, i) is { } policy)

@@ -384,6 +384,30 @@ public sealed class CacheTests
         Assert.NotEqual(Header(first.Response, "X-Request-Id"), Header(second.Response, "X-Request-Id"));
     }
 
+    [Fact]
+    public async Task The_cache_keeps_the_body_as_the_backend_sent_it_and_each_client_gets_its_own_encoding()
+    {
+        await using var backend = await StartBackendAsync();
+        await using var gateway = await StartAsync(backend, top: "compression: {enabled: true}");
+        var gzip = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/c/z?size=5000") { Headers = { { "Accept-Encoding", "gzip" } } });
+        Assert.Equal("MISS", Header(gzip, "X-Cache-Status"));
+        Assert.Equal("gzip", Header(gzip, "Content-Encoding"));
+        await using var unzip = new System.IO.Compression.GZipStream(await gzip.Content.ReadAsStreamAsync(), System.IO.Compression.CompressionMode.Decompress);
+        var decoded = new MemoryStream();
+        await unzip.CopyToAsync(decoded);
+
+        var plain = await GetAsync(gateway, "/c/z?size=5000");
+        Assert.Equal("HIT", plain.Cache);
+        Assert.Null(Header(plain.Response, "Content-Encoding"));
+        Assert.Equal(Encoding.ASCII.GetString(decoded.ToArray()), plain.Body);
+        Assert.Equal(5000, plain.Body.Length);
+
+        var br = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/c/z?size=5000") { Headers = { { "Accept-Encoding", "br" } } });
+        Assert.Equal("HIT", Header(br, "X-Cache-Status"));
+        Assert.Equal("br", Header(br, "Content-Encoding"));
+        Assert.Equal(1, backend.Requests);
+    }
+
     // ---- Callers ----
 
     private const string Auth = """
