@@ -17,7 +17,7 @@ public sealed class StageOrderTests
         Assert.Equal(
             [
                 typeof(RequestContextStage), typeof(LimitsStage), typeof(RouteMatchStage), typeof(Gateway.IpFiltering.IpFilterStage), typeof(Gateway.Cors.CorsStage),
-                typeof(AuthenticationStage), typeof(AuthorizationStage), typeof(RateLimitStage), typeof(ForwardStage),
+                typeof(AuthenticationStage), typeof(AuthorizationStage), typeof(RateLimitStage), typeof(Gateway.Transforms.TransformStage), typeof(ForwardStage),
             ],
             GatewayFeatures.Stages.Select(s => s.GetType()));
     }
