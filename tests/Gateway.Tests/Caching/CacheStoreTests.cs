@@ -152,7 +152,13 @@ public sealed class CacheStoreTests
               - {path: /c/*rest, backend: "{{{backend.Url}}}", cache: {enabled: true, redis: {url: "{{{redis.Url}}}" } } }
             """);
         await GetAsync(gateway, "/c/t");
-        var keys = (await RedisCommandAsync(redis.Port, "KEYS gateway:cache:*")).Split("\r\n").Where(l => l.StartsWith("gateway:", StringComparison.Ordinal)).ToList();
+        List<string> keys = [];
+        for (var i = 0; i < 50 && keys.Count == 0; i++)
+        {
+            // The store is written once the response has gone out.
+            keys = [.. (await RedisCommandAsync(redis.Port, "KEYS gateway:cache:*")).Split("\r\n").Where(l => l.StartsWith("gateway:", StringComparison.Ordinal))];
+        }
+
         var key = Assert.Single(keys);
         await RedisCommandAsync(redis.Port, $"SET {key} garbage");
         var after = await GetAsync(gateway, "/c/t");
