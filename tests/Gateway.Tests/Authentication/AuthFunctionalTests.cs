@@ -339,7 +339,7 @@ public sealed class AuthFunctionalTests
         await using var backend = await TestBackend.StartEchoAsync();
         await using var gateway = await TestGateway.StartAsync($$$"""
             auth:
-              jwt: {algorithm: RS256, jwks_url: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}/jwks"}
+              jwt: {algorithm: RS256, jwks_url: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}/jwks"}
             routes:
               - {path: /jwt, backend: "{{{backend.Url}}}", auth: {required: true}}
             """);

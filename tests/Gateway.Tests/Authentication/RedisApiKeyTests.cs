@@ -105,7 +105,7 @@ public sealed class RedisApiKeyTests
                 auth:
                   api_key:
                     keys: {"emergency_key_123": "Emergency access key"}
-                    redis: {url: "redis://127.0.0.1:{{{RawBackend.ClosedPort()}}}", startup_wait_secs: 1}
+                    redis: {url: "redis://127.0.0.1:{{{RawBackend.RefusedPort()}}}", startup_wait_secs: 1}
                 routes:
                   - {path: /data, backend: "{{{backend.Url}}}", auth: {required: true, methods: [apikey]}}
                 """);
@@ -151,7 +151,7 @@ public sealed class RedisApiKeyTests
         try
         {
             var config = Path.Combine(dir, "gw.yaml");
-            var port = RawBackend.ClosedPort();
+            var port = RawBackend.RefusedPort();
             File.WriteAllText(config, Config($"redis://user:s3cr3t-pass@127.0.0.1:{port}", "http://127.0.0.1:1"));
             string[] args = verb switch
             {

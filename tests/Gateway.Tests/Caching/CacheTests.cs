@@ -372,7 +372,7 @@ public sealed class CacheTests
     [Fact]
     public async Task The_gateways_own_errors_are_never_kept()
     {
-        var port = RawBackend.ClosedPort();
+        var port = RawBackend.RefusedPort();
         await using var gateway = await TestGateway.StartAsync($$$"""
             routes:
               - {path: /c/*rest, backend: "http://127.0.0.1:{{{port}}}", cache: {enabled: true, cacheable_status_codes: [200, 502]}}

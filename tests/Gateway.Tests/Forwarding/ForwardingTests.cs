@@ -246,7 +246,7 @@ public sealed class ForwardingTests
     [Fact]
     public async Task Refused_backend_is_a_fast_502()
     {
-        await using var gateway = await TestGateway.StartAsync(Routes($"http://127.0.0.1:{RawBackend.ClosedPort()}"));
+        await using var gateway = await TestGateway.StartAsync(Routes($"http://127.0.0.1:{RawBackend.RefusedPort()}"));
         using var response = await gateway.Client.GetAsync("/api/users/1");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var problem = await AssertProblemAsync(response, 502);

@@ -28,7 +28,7 @@ public sealed class AccessLogReasonsTests
             await using var gateway = await TestGateway.StartAsync($$$"""
                 server: {host: 127.0.0.1, port: 0, connect_timeout_secs: 0.5}
                 routes:
-                  - {id: refused, path: /refused, backend: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"}
+                  - {id: refused, path: /refused, backend: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"}
                   - {id: blackhole, path: /blackhole, backend: "{{{blackhole}}}"}
                   - {id: slow, path: /slow, backend: "{{{slow.Url}}}", timeout_secs: 0.5}
                   - {id: reset, path: /reset, backend: "{{{reset.Url}}}"}
@@ -71,7 +71,7 @@ public sealed class AccessLogReasonsTests
                 circuit_breaker: {failure_threshold: 1, success_threshold: 1, timeout_secs: 60, half_open_requests: 1}
               - id: ejected
                 path: /ejected
-                backend: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"
+                backend: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"
                 health_check: {passive_enabled: true, unhealthy_threshold: 1, ejection_secs: 60}
             """);
         // The backend's own 500 opens the breaker; it is the backend's answer, so it has no reason.

@@ -13,7 +13,7 @@ public sealed class AccessLogTextFormatTests
         logging: {level: debug, format: {{format}}}
         routes:
           - {id: users, path: /api/users/:id, backend: "{{backend}}"}
-          - {id: down, path: /down, backend: "http://127.0.0.1:{{RawBackend.ClosedPort()}}"}
+          - {id: down, path: /down, backend: "http://127.0.0.1:{{RawBackend.RefusedPort()}}"}
         """;
 
     [Fact]

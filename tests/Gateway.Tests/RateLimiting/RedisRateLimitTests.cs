@@ -194,7 +194,7 @@ public sealed class RedisRateLimitTests : IDisposable
         try
         {
             Assert.Equal(HttpStatusCode.OK, (await gateways[0].Client.GetAsync("/limited")).StatusCode);
-            File.WriteAllText(config, File.ReadAllText(config).Replace(redis.Url, $"redis://127.0.0.1:{RawBackend.ClosedPort()}", StringComparison.Ordinal));
+            File.WriteAllText(config, File.ReadAllText(config).Replace(redis.Url, $"redis://127.0.0.1:{RawBackend.RefusedPort()}", StringComparison.Ordinal));
             gateways[0].Process.Signal("HUP");
             for (var i = 0; i < 100 && !gateways[0].Process.Stdout.Contains("config reloaded (SIGHUP): version 2", StringComparison.Ordinal); i++)
             {

@@ -76,7 +76,7 @@ public sealed class ResilienceFunctionalTests
             retry: {max_retries: 1, initial_backoff_ms: 1, max_backoff_ms: 5}
             routes:
               - path: /api/*rest
-                backends: [{url: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"}, {url: "{{{good.Url}}}"}]
+                backends: [{url: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"}, {url: "{{{good.Url}}}"}]
             """);
         for (var i = 0; i < 6; i++)
         {
@@ -188,7 +188,7 @@ public sealed class ResilienceFunctionalTests
         await using var gateway = await TestGateway.StartAsync($$$"""
             routes:
               - path: /api/*rest
-                backends: [{url: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"}, {url: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"}]
+                backends: [{url: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"}, {url: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"}]
                 health_check: {passive_enabled: true, unhealthy_threshold: 1, ejection_secs: 60}
             """);
         Assert.Equal(HttpStatusCode.BadGateway, (await gateway.Client.GetAsync("/api/x")).StatusCode);
@@ -279,7 +279,7 @@ public sealed class ResilienceFunctionalTests
         await using var gateway = await TestGateway.StartAsync($$$"""
             server: {host: 127.0.0.1, port: 0, timeout_secs: 30}
             routes:
-              - {path: /api/*rest, backend: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}"}
+              - {path: /api/*rest, backend: "http://127.0.0.1:{{{RawBackend.RefusedPort()}}}"}
             """);
         var watch = Stopwatch.StartNew();
         Assert.Equal(HttpStatusCode.BadGateway, (await gateway.Client.GetAsync("/api/x")).StatusCode);

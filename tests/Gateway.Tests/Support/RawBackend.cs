@@ -96,7 +96,25 @@ public sealed class RawBackend : IDisposable
         return (listener, fillers, $"http://127.0.0.1:{endpoint.Port}");
     }
 
-    /// <summary>A port on which nothing listens (connections are refused).</summary>
+    private static readonly List<Socket> Reserved = [];
+
+    /// <summary>
+    /// A port that refuses connections for the rest of the test run: a socket is bound to it
+    /// and never listens, so no other test's server can be given the same port meanwhile.
+    /// </summary>
+    public static int RefusedPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        lock (Reserved)
+        {
+            Reserved.Add(socket);
+        }
+
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>A port free right now, for a server the test starts on it later.</summary>
     public static int ClosedPort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
