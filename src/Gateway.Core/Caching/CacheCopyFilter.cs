@@ -4,12 +4,15 @@ namespace Gateway.Caching;
 
 /// <summary>
 /// Keeps a copy of a response body as it streams to the client, up to a bound: the client gets every byte as it
-/// arrives, and the cache gets the whole body only once it has ended as sent. A body past the bound is let go (the
-/// response passes through uncached).
+/// arrives, and the cache gets the whole body only once it has ended as sent. A body past the entry bound, or one for
+/// which the store has no room among the copies in flight, is let go (the response passes through uncached). The room
+/// taken is given back by <see cref="Release"/> once the body is stored or dropped.
 /// </summary>
-internal sealed class CacheCopyFilter(long maxBytes) : ResponseBodyFilter
+internal sealed class CacheCopyFilter(ResponseCacheStore store, long maxBytes, long? declaredLength) : ResponseBodyFilter
 {
-    private MemoryStream? _copy = new();
+    private MemoryStream? _copy;
+    private long _reserved;
+    private bool _dropped;
 
     /// <summary>The body, when it ended whole within the bound; null otherwise.</summary>
     public byte[]? Body { get; private set; }
@@ -18,59 +21,65 @@ internal sealed class CacheCopyFilter(long maxBytes) : ResponseBodyFilter
 
     public override ValueTask CompleteAsync(CancellationToken cancel)
     {
-        Body = _copy?.ToArray();
+        Body = _dropped ? null : _copy?.ToArray() ?? [];
         _copy = null;
         return ValueTask.CompletedTask;
     }
 
-    public override void Discard()
+    public override void Discard() => Drop();
+
+    /// <summary>Gives back the room the copy took in the store's in-flight bound (once; safe to call again).</summary>
+    public void Release()
     {
-        _copy = null;
-        Body = null;
+        var reserved = Interlocked.Exchange(ref _reserved, 0);
+        if (reserved > 0)
+        {
+            store.Release(reserved);
+        }
     }
 
     private void Keep(ReadOnlySpan<byte> bytes)
     {
-        if (_copy is null)
+        if (bytes.IsEmpty || _dropped)
         {
             return;
         }
 
-        if (_copy.Length + bytes.Length > maxBytes)
+        var needed = (_copy?.Length ?? 0) + bytes.Length;
+        if (needed > _reserved)
         {
-            _copy = null;
-            return;
+            // Room for the declared length at once (one buffer, no regrowth), or for what came.
+            var room = _copy is null && declaredLength is long declared && declared >= needed && declared <= maxBytes ? declared : needed;
+            if (room > maxBytes || !store.TryReserve(room - _reserved))
+            {
+                Drop();
+                return;
+            }
+
+            _reserved = room;
         }
 
+        _copy ??= new MemoryStream((int)_reserved);
         _copy.Write(bytes);
     }
 
-    private sealed class CopyStream(CacheCopyFilter filter, Stream next) : Stream
+    /// <summary>Stops copying for good (the response passes through uncached) and gives the room back.</summary>
+    private void Drop()
     {
-        public override bool CanRead => false;
+        _dropped = true;
+        _copy = null;
+        Body = null;
+        Release();
+    }
 
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
+    /// <summary>Every byte goes on to the client as it comes, and into the copy while there is one.</summary>
+    private sealed class CopyStream(CacheCopyFilter filter, Stream next) : WriteOnlyStream
+    {
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             filter.Keep(buffer);
             next.Write(buffer);
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -81,11 +90,5 @@ internal sealed class CacheCopyFilter(long maxBytes) : ResponseBodyFilter
         public override void Flush() => next.Flush();
 
         public override Task FlushAsync(CancellationToken cancellationToken) => next.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

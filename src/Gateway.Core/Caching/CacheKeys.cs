@@ -25,7 +25,7 @@ internal static class CacheKeys
         var text = _builder ??= new StringBuilder(256);
         text.Clear();
         var headers = exchange.RequestHeaders;
-        text.Append(policy.RouteId).Append('\n')
+        text.Append(policy.RouteId).Append('\n').Append(policy.Fingerprint).Append('\n')
             .Append(exchange.IsHead ? "GET" : exchange.Method).Append('\n')
             .Append(exchange.Scheme).Append('\n')
             .Append(exchange.Authority).Append('\n')

@@ -1,6 +1,9 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Pipeline;
 using Gateway.State;
@@ -14,6 +17,13 @@ namespace Gateway.Caching;
 internal sealed class CachePolicy
 {
     public required string RouteId { get; init; }
+
+    /// <summary>
+    /// The settings this route's responses were made under (the route, the cache's own settings, the listener's forwarding
+    /// rules), hashed into every key: an edit starts the route's cache afresh, and gateways sharing a Redis store share
+    /// entries only when they would have made the same responses.
+    /// </summary>
+    public required string Fingerprint { get; init; }
 
     public required CacheConfig Config { get; init; }
 
@@ -139,6 +149,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         return new CachePolicy
         {
             RouteId = compilation.Route!.Id,
+            Fingerprint = FingerprintOf(route, config, compilation.Config.Server),
             Config = config,
             Store = store,
             Statuses = config.CacheableStatusCodes.Where(s => s is not (206 or 304)).ToFrozenSet(),
@@ -151,6 +162,12 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             FillWait = TimeSpan.FromSeconds(route.TimeoutSecs ?? compilation.Config.Server.TimeoutSecs),
             DefaultLifetime = TimeSpan.FromSeconds(config.TtlSecs),
         };
+    }
+
+    private static string FingerprintOf(RouteConfig route, CacheConfig cache, ServerConfig server)
+    {
+        var settings = JsonSerializer.Serialize(route) + "\n" + JsonSerializer.Serialize(cache) + "\n" + JsonSerializer.Serialize(server);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(settings)))[..16];
     }
 
     private static FrozenSet<string> PerRequestResponseHeaders(RouteConfig route)
@@ -176,7 +193,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         }
 
         var connection = state.Redis(url, key.RedisTimeoutMs ?? 250);
-        return new RedisCacheStore(connection, key.RedisPrefix ?? "gateway:", key.MaxEntryBytes, state.Time, state.Loggers.CreateLogger("Gateway.Cache"));
+        return new RedisCacheStore(connection, key.RedisPrefix ?? "gateway:", key.MaxEntryBytes, key.MaxBytes, state.Time, state.Loggers.CreateLogger("Gateway.Cache"));
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -339,7 +356,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             Vary = CacheKeys.VaryValues(exchange, vary),
         };
         lookup.DeclaredLength = length;
-        lookup.Copy = new CacheCopyFilter(policy.Config.MaxEntryBytes);
+        lookup.Copy = new CacheCopyFilter(policy.Store, policy.Config.MaxEntryBytes, length);
         exchange.FilterResponseBody(lookup.Copy);
     }
 
@@ -384,6 +401,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
                 Vary = pending.Vary,
             };
             var storing = policy.Store.SetAsync(key, response, exchange.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            lookup.Copy.Release();
             if (!storing.IsCompletedSuccessfully && lookup.Fills)
             {
                 // The waiting requests look again once the entry is in the shared store.
@@ -392,6 +410,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             }
         }
 
+        lookup.Copy?.Release();
         if (lookup.Fills)
         {
             policy.Store.EndFill(key);

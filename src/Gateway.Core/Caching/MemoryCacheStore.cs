@@ -5,7 +5,7 @@ namespace Gateway.Caching;
 /// is reached, and expired ones go when they are found. One lock guards the table; every operation under it is a
 /// dictionary lookup and a list move.
 /// </summary>
-internal sealed class MemoryCacheStore(int maxEntries, long maxBytes) : ResponseCacheStore
+internal sealed class MemoryCacheStore(int maxEntries, long maxBytes) : ResponseCacheStore(maxBytes)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedListNode<(string Key, CachedResponse Response)>> _entries = new(StringComparer.Ordinal);
@@ -58,7 +58,7 @@ internal sealed class MemoryCacheStore(int maxEntries, long maxBytes) : Response
     public override ValueTask SetAsync(string key, CachedResponse response, long now)
     {
         var size = response.Size + 2 * key.Length;
-        if (size > maxBytes)
+        if (size > MaxBytes)
         {
             return ValueTask.CompletedTask;
         }
@@ -70,7 +70,7 @@ internal sealed class MemoryCacheStore(int maxEntries, long maxBytes) : Response
                 Remove(existing);
             }
 
-            while (_recency.Last is { } oldest && (_entries.Count >= maxEntries || _bytes + size > maxBytes))
+            while (_recency.Last is { } oldest && (_entries.Count >= maxEntries || _bytes + size > MaxBytes))
             {
                 Remove(oldest);
             }

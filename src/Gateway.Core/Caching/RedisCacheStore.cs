@@ -12,7 +12,7 @@ namespace Gateway.Caching;
 /// goes stale. Redis being slow or away makes every lookup a miss and every store a no-op, never an error: the cache
 /// only ever saves backend calls. Bounded by the server's own memory policy, not by <c>max_capacity</c>.
 /// </summary>
-internal sealed partial class RedisCacheStore(RedisConnection connection, string prefix, long maxBody, TimeProvider time, ILogger logger) : ResponseCacheStore
+internal sealed partial class RedisCacheStore(RedisConnection connection, string prefix, long maxBody, long inFlightBudget, TimeProvider time, ILogger logger) : ResponseCacheStore(inFlightBudget)
 {
     private readonly RedisHealth _health = new(time);
 

@@ -5,11 +5,33 @@ namespace Gateway.Caching;
 /// <summary>
 /// Where a cache keeps its responses (in this process, or in Redis shared by replicas), and the misses being filled
 /// right now, so that concurrent identical misses make one backend call: the first becomes the fill, the others wait
-/// for it and then read what it stored. Fills are always local to this process.
+/// for it and then read what it stored. Fills are always local to this process, and so are the copies of bodies on
+/// their way in: together they never hold more than the cache's byte bound.
 /// </summary>
-internal abstract class ResponseCacheStore
+internal abstract class ResponseCacheStore(long inFlightBudget)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _fills = new(StringComparer.Ordinal);
+    private long _inFlight;
+
+    /// <summary>The cache's byte bound: stored bodies (memory) and bodies on their way in each stay within it.</summary>
+    protected long MaxBytes => inFlightBudget;
+
+    /// <summary>Bytes held right now by copies of bodies not yet stored.</summary>
+    public long InFlightBytes => Interlocked.Read(ref _inFlight);
+
+    /// <summary>Takes room for part of a body being copied; false (and nothing taken) when copies in flight would pass the bound.</summary>
+    public bool TryReserve(long bytes)
+    {
+        if (Interlocked.Add(ref _inFlight, bytes) <= inFlightBudget)
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref _inFlight, -bytes);
+        return false;
+    }
+
+    public void Release(long bytes) => Interlocked.Add(ref _inFlight, -bytes);
 
     /// <summary>A fresh response stored under the key, or null.</summary>
     public abstract ValueTask<CachedResponse?> GetAsync(string key, long now, CancellationToken cancel);

@@ -60,21 +60,11 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
     }
 
     /// <summary>What the sender writes to: the encoder's input.</summary>
-    private sealed class Front(CompressionFilter filter) : Stream
+    private sealed class Front(CompressionFilter filter) : WriteOnlyStream
     {
         private bool _pending;
 
         private Stream Encoder => filter._encoder ?? throw new ObjectDisposedException(nameof(CompressionFilter), "The response body is complete.");
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -87,8 +77,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             Encoder.Write(buffer);
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (buffer.IsEmpty)
@@ -99,9 +87,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             _pending = true;
             return Encoder.WriteAsync(buffer, cancellationToken);
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override void Flush()
         {
@@ -128,11 +113,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             return filter._sink!.FlushAsync(cancellationToken);
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>
@@ -140,7 +120,7 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
     /// synchronously (some do when they finish) has its bytes held until the next asynchronous write or flush, since the
     /// client's stream may refuse synchronous writes (Kestrel does).
     /// </summary>
-    private sealed class Sink(Stream next) : Stream
+    private sealed class Sink(Stream next) : WriteOnlyStream
     {
         private byte[]? _held;
         private int _heldBytes;
@@ -156,16 +136,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
         }
 
         public long Written { get; private set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -186,8 +156,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             _heldBytes += buffer.Length;
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (Dropped || buffer.IsEmpty)
@@ -199,9 +167,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             await next.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
             Written += buffer.Length;
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override void Flush()
         {
@@ -231,11 +196,6 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             await next.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -201,7 +201,8 @@ internal sealed partial class StageRunner(ILogger logger)
         }
     }
 
-    private static void Complete(Exchange exchange)
+    /// <summary>Runs every stage's end-of-exchange work, last stage first; one failing never keeps the others from theirs (a fill left open would stall identical requests).</summary>
+    private void Complete(Exchange exchange)
     {
         if (exchange.ResponseCut && !exchange.Client.Aborted.IsCancellationRequested)
         {
@@ -213,7 +214,14 @@ internal sealed partial class StageRunner(ILogger logger)
         {
             if (PolicyOf(exchange, i) is { } policy)
             {
-                Stages[i].Completed(exchange, policy);
+                try
+                {
+                    Stages[i].Completed(exchange, policy);
+                }
+                catch (Exception e)
+                {
+                    Log.CompletionFailed(logger, exchange.RequestId, Stages[i].GetType().Name, exchange.Route?.Id ?? "-", e);
+                }
             }
         }
     }
@@ -222,5 +230,8 @@ internal sealed partial class StageRunner(ILogger logger)
     {
         [LoggerMessage(1, LogLevel.Error, "request {RequestId} ({Method} {Path}, route {Route}) failed inside the gateway")]
         public static partial void UnhandledError(ILogger logger, string requestId, string method, string path, string route, Exception error);
+
+        [LoggerMessage(2, LogLevel.Error, "request {RequestId} (route {Route}): the {Stage} stage failed to finish")]
+        public static partial void CompletionFailed(ILogger logger, string requestId, string stage, string route, Exception error);
     }
 }

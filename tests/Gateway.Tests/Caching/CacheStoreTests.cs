@@ -44,6 +44,54 @@ public sealed class CacheStoreTests
     }
 
     [Fact]
+    public async Task Bodies_being_copied_share_the_byte_bound_and_give_their_room_back()
+    {
+        var store = new MemoryCacheStore(maxEntries: 10, maxBytes: 10_000);
+        async Task<CacheCopyFilter> CopyAsync(int bytes, long? declared, int chunk)
+        {
+            var filter = new CacheCopyFilter(store, maxBytes: 8_000, declared);
+            var stream = filter.Wrap(Stream.Null);
+            for (var i = 0; i < bytes; i += chunk)
+            {
+                await stream.WriteAsync(new byte[Math.Min(chunk, bytes - i)]);
+            }
+
+            return filter;
+        }
+
+        // A declared length takes its room at the first byte; a second copy that would pass the bound is let go.
+        var sized = await CopyAsync(6_000, 6_000, 1_000);
+        Assert.Equal(6_000, store.InFlightBytes);
+        var crowded = await CopyAsync(6_000, null, 1_000);
+        Assert.Equal(6_000, store.InFlightBytes);
+        await crowded.CompleteAsync(default);
+        Assert.Null(crowded.Body);
+
+        // The first one ends whole; its room comes back once released (once, however often it is released).
+        await sized.CompleteAsync(default);
+        Assert.Equal(6_000, sized.Body!.Length);
+        sized.Release();
+        sized.Release();
+        Assert.Equal(0, store.InFlightBytes);
+
+        // A body past the entry bound is let go and holds nothing; a discarded copy gives its room back.
+        var oversized = await CopyAsync(9_000, null, 1_000);
+        Assert.Equal(0, store.InFlightBytes);
+        await oversized.CompleteAsync(default);
+        Assert.Null(oversized.Body);
+        var dropped = await CopyAsync(3_000, null, 500);
+        Assert.Equal(3_000, store.InFlightBytes);
+        dropped.Discard();
+        Assert.Equal(0, store.InFlightBytes);
+        Assert.Null(dropped.Body);
+
+        // An empty body is a whole (empty) body.
+        var empty = await CopyAsync(0, 0, 1);
+        await empty.CompleteAsync(default);
+        Assert.Empty(empty.Body!);
+    }
+
+    [Fact]
     public async Task An_expired_entry_is_gone_when_it_is_looked_up()
     {
         var store = new MemoryCacheStore(10, 100_000);

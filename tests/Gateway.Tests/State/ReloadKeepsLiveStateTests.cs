@@ -180,4 +180,28 @@ public sealed class ReloadKeepsLiveStateTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/private")).StatusCode);
         Assert.Equal(1, backend.Connections);
     }
+
+    [Fact]
+    public async Task Cached_responses_outlive_a_reload_that_leaves_their_route_alone_and_never_one_that_changes_it()
+    {
+        await using var first = await TestBackend.StartAsync(context => context.Response.WriteAsync("first"));
+        await using var second = await TestBackend.StartAsync(context => context.Response.WriteAsync("second"));
+        string Route(string backend) => $"  - {{id: api, path: /api, backend: \"{backend}\", cache: {{enabled: true, ttl_secs: 3600}}}}";
+        await using var gateway = await StartAsync(Config(Route(first.Url)));
+        Assert.Equal("first", await gateway.Client.GetStringAsync("/api"));
+
+        // Another route added: this one's entry is still served.
+        await ReloadAsync(gateway, Config(Route(first.Url) + "\n  - {id: other, path: /other, mock: {status: 204}}"));
+        using (var hit = await gateway.Client.GetAsync("/api"))
+        {
+            Assert.Equal("HIT", string.Join(",", hit.Headers.GetValues("X-Cache-Status")));
+        }
+
+        // The route now goes to another backend: what the old one said is never served for it.
+        await ReloadAsync(gateway, Config(Route(second.Url)));
+        using var fresh = await gateway.Client.GetAsync("/api");
+        Assert.Equal("MISS", string.Join(",", fresh.Headers.GetValues("X-Cache-Status")));
+        Assert.Equal("second", await fresh.Content.ReadAsStringAsync());
+        Assert.Equal(1, second.Requests);
+    }
 }
