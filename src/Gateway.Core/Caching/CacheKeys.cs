@@ -122,10 +122,24 @@ internal static class CacheKeys
         // Sorted by name only, stably: the values of a repeated parameter keep their order (?id=2&id=1 is not
         // ?id=1&id=2 to a backend that reads the first), and empty segments stay.
         var parts = query[1..].Split('&');
-        var sorted = parts.Select((part, index) => (Name: part.Split('=', 2)[0], Index: index))
-            .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Index);
-        text.AppendJoin('&', sorted.Select(p => parts[p.Index]));
+        var order = new int[parts.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        // The index breaks ties, so equal names keep their order (the sort itself is not stable).
+        Array.Sort(order, (x, y) => CompareNames(parts[x], parts[y]) is var c and not 0 ? c : x.CompareTo(y));
+
+        for (var i = 0; i < order.Length; i++)
+        {
+            text.Append(i == 0 ? "" : "&").Append(parts[order[i]]);
+        }
     }
+
+    private static int CompareNames(string a, string b) => NameOf(a).SequenceCompareTo(NameOf(b));
+
+    private static ReadOnlySpan<char> NameOf(string part) => part.AsSpan(0, part.IndexOf('=') is var at and >= 0 ? at : part.Length);
 
     /// <summary>The request values of the headers a response varies on (absent and empty are different).</summary>
     public static KeyValuePair<string, string>[] VaryValues(Exchange exchange, string[] names)

@@ -6,22 +6,11 @@ namespace Gateway.Caching;
 /// <summary>Response caches, globally and per route.</summary>
 internal static class CacheValidator
 {
-    public static void Validate(GatewayConfig config, ConfigDiagnostics d)
-    {
-        Cache(d, "cache", config.Cache);
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            Cache(d, $"routes[{i}].cache", config.Routes[i].Cache);
-        }
-    }
+    public static void Validate(GatewayConfig config, ConfigDiagnostics d) =>
+        ValidationRules.GlobalAndPerRoute(d, config, "cache", config.Cache, route => route.Cache, Cache);
 
-    private static void Cache(ConfigDiagnostics d, string path, CacheConfig? cache)
+    private static void Cache(ConfigDiagnostics d, string path, CacheConfig cache)
     {
-        if (cache is null)
-        {
-            return;
-        }
-
         ValidationRules.InRange(d, path + ".max_capacity", cache.MaxCapacity, 1, 10_000_000);
         ValidationRules.InRange(d, path + ".max_bytes", cache.MaxBytes, 1024, 64L * 1024 * 1024 * 1024);
         ValidationRules.InRange(d, path + ".max_entry_bytes", cache.MaxEntryBytes, 1, 512L * 1024 * 1024);

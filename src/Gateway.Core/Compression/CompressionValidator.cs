@@ -1,26 +1,16 @@
 using Gateway.Configuration;
+using Gateway.Configuration.Validation;
 
 namespace Gateway.Compression;
 
 /// <summary>Compression blocks, globally and per route.</summary>
 internal static class CompressionValidator
 {
-    public static void Validate(GatewayConfig config, ConfigDiagnostics d)
-    {
-        Compression(d, "compression", config.Compression);
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            Compression(d, $"routes[{i}].compression", config.Routes[i].Compression);
-        }
-    }
+    public static void Validate(GatewayConfig config, ConfigDiagnostics d) =>
+        ValidationRules.GlobalAndPerRoute(d, config, "compression", config.Compression, route => route.Compression, Compression);
 
-    private static void Compression(ConfigDiagnostics d, string path, CompressionConfig? compression)
+    private static void Compression(ConfigDiagnostics d, string path, CompressionConfig compression)
     {
-        if (compression is null)
-        {
-            return;
-        }
-
         if (compression.MinBytes < 0)
         {
             d.Error(path + ".min_bytes", $"must be 0 or more (bytes; 0 compresses bodies of any known length), not {compression.MinBytes}");

@@ -6,22 +6,11 @@ namespace Gateway.Cors;
 /// <summary>CORS blocks, globally and per route.</summary>
 internal static class CorsValidator
 {
-    public static void Validate(GatewayConfig config, ConfigDiagnostics d)
-    {
-        Cors(d, "cors", config.Cors);
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            Cors(d, $"routes[{i}].cors", config.Routes[i].Cors);
-        }
-    }
+    public static void Validate(GatewayConfig config, ConfigDiagnostics d) =>
+        ValidationRules.GlobalAndPerRoute(d, config, "cors", config.Cors, route => route.Cors, Cors);
 
-    private static void Cors(ConfigDiagnostics d, string path, CorsConfig? cors)
+    private static void Cors(ConfigDiagnostics d, string path, CorsConfig cors)
     {
-        if (cors is null)
-        {
-            return;
-        }
-
         var wildcard = false;
         for (var i = 0; i < cors.AllowedOrigins.Count; i++)
         {

@@ -8,22 +8,12 @@ internal static class ResilienceValidator
 {
     public static void Validate(GatewayConfig config, ConfigDiagnostics d)
     {
-        CircuitBreaker(d, "circuit_breaker", config.CircuitBreaker);
-        Retry(d, "retry", config.Retry);
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            CircuitBreaker(d, $"routes[{i}].circuit_breaker", config.Routes[i].CircuitBreaker);
-            Retry(d, $"routes[{i}].retry", config.Routes[i].Retry);
-        }
+        ValidationRules.GlobalAndPerRoute(d, config, "circuit_breaker", config.CircuitBreaker, route => route.CircuitBreaker, CircuitBreaker);
+        ValidationRules.GlobalAndPerRoute(d, config, "retry", config.Retry, route => route.Retry, Retry);
     }
 
-    private static void CircuitBreaker(ConfigDiagnostics d, string path, CircuitBreakerConfig? cb)
+    private static void CircuitBreaker(ConfigDiagnostics d, string path, CircuitBreakerConfig cb)
     {
-        if (cb is null)
-        {
-            return;
-        }
-
         ValidationRules.InRange(d, path + ".failure_threshold", cb.FailureThreshold, 1, 10_000);
         ValidationRules.InRange(d, path + ".success_threshold", cb.SuccessThreshold, 1, 10_000);
         ValidationRules.InRange(d, path + ".half_open_requests", cb.HalfOpenRequests, 1, 10_000);
@@ -31,13 +21,8 @@ internal static class ResilienceValidator
         ValidationRules.Timeout(d, path + ".request_timeout_secs", cb.RequestTimeoutSecs);
     }
 
-    private static void Retry(ConfigDiagnostics d, string path, RetryConfig? retry)
+    private static void Retry(ConfigDiagnostics d, string path, RetryConfig retry)
     {
-        if (retry is null)
-        {
-            return;
-        }
-
         ValidationRules.InRange(d, path + ".max_retries", retry.MaxRetries, 0, 10);
         ValidationRules.NotNegative(d, path + ".initial_backoff_ms", retry.InitialBackoffMs);
         if (retry.MaxBackoffMs < retry.InitialBackoffMs)

@@ -16,6 +16,24 @@ internal static class ValidationRules
     /// <summary>Durations and counts beyond this are mistakes (and would overflow time arithmetic).</summary>
     public const double MaxValue = 1_000_000_000;
 
+    /// <summary>A block that may be set globally (<paramref name="key"/>) and per route (the route's block replaces it): checks each one set.</summary>
+    public static void GlobalAndPerRoute<T>(ConfigDiagnostics d, GatewayConfig config, string key, T? global, Func<RouteConfig, T?> ofRoute, Action<ConfigDiagnostics, string, T> check)
+        where T : class
+    {
+        if (global is not null)
+        {
+            check(d, key, global);
+        }
+
+        for (var i = 0; i < config.Routes.Count; i++)
+        {
+            if (ofRoute(config.Routes[i]) is { } block)
+            {
+                check(d, $"routes[{i}].{key}", block);
+            }
+        }
+    }
+
     public static void Positive(ConfigDiagnostics d, string path, double value)
     {
         if (!(value > 0))
