@@ -348,6 +348,61 @@ public sealed class TransformTests
         Assert.False(down.Headers.Contains("X-Frame-Options"));
     }
 
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    public async Task Over_http2_the_same_transforms_apply_to_requests_and_responses(string method)
+    {
+        await using var backend = await TestBackend.StartAsync(StartHeaderBackend);
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            server: {host: 127.0.0.1, port: 0, http2: true}
+            routes:
+              - id: two
+                path: /v1/*path
+                backend: "{{{backend.Url}}}"
+                transform:
+                  request:
+                    path_rewrites: [{pattern: '^/v1/(.*)$', replacement: "/api/$1"}]
+                    set_headers: {X-Internal: "false"}
+                    add_headers: {X-Route: "{route}", X-Client: "{client_ip}"}
+                    remove_headers: [X-Debug]
+                    query_params: {set: {format: json}, remove: [debug]}
+                  response:
+                    add_headers: {X-Frame-Options: DENY}
+                    set_headers: {Cache-Control: no-store}
+                    remove_headers: [Server, X-Powered-By]
+            """);
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"http://127.0.0.1:{gateway.Port}/v1/orders?format=xml&debug=1&keep=1")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.TryAddWithoutValidation("X-Internal", "true");
+        request.Headers.TryAddWithoutValidation("X-Debug", "1");
+        request.Headers.TryAddWithoutValidation("X-Client", "10.9.9.9");
+        if (method == "POST")
+        {
+            request.Content = new StreamContent(new MemoryStream(new byte[5000]));
+        }
+
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echo = await EchoedRequest.ReadAsync(response);
+        Assert.Equal("/api/orders?keep=1&format=json", echo.Target);
+        Assert.Equal("false", echo.Header("X-Internal"));
+        Assert.Equal("two", echo.Header("X-Route"));
+        // add_headers never overrides what the client sent; {client_ip} is the peer where the client did not set it.
+        Assert.Equal("10.9.9.9", echo.Header("X-Client"));
+        Assert.Null(echo.Header("X-Debug"));
+        Assert.Equal(method == "POST" ? 5000 : 0, echo.BodyBytes);
+        Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        Assert.False(response.Headers.Contains("Server"));
+        Assert.False(response.Headers.Contains("X-Powered-By"));
+    }
+
     [Fact]
     public async Task A_host_set_by_a_transform_reaches_the_backend_and_the_connection_still_goes_to_the_configured_backend()
     {
