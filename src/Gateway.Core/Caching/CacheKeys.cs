@@ -36,6 +36,8 @@ internal static class CacheKeys
             AppendHeader(text, name, headers[name]);
         }
 
+        AppendTransformInputs(text, exchange, policy.TransformInputs);
+
         var peer = exchange.Peer;
         if (peer is not null && exchange.Config.TrustedProxies.Length > 0 && exchange.Config.IsTrustedProxy(peer))
         {
@@ -62,6 +64,30 @@ internal static class CacheKeys
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    /// <summary>What the route's request transform copies into the upstream request (headers, claims, the client address), shared or not.</summary>
+    private static void AppendTransformInputs(StringBuilder text, Exchange exchange, Transforms.TransformReads.RequestInputs inputs)
+    {
+        foreach (var name in inputs.Headers)
+        {
+            AppendHeader(text, "t:" + name.ToLowerInvariant(), exchange.RequestHeaders[name]);
+        }
+
+        foreach (var claim in inputs.Claims)
+        {
+            var values = exchange.Identity?.Claim(claim);
+            text.Append("\nc:").Append(claim).Append(':').Append(values?.Count ?? -1);
+            foreach (var value in values ?? [])
+            {
+                text.Append('\n').Append(value);
+            }
+        }
+
+        if (inputs.ClientIp)
+        {
+            text.Append("\nip:").Append(exchange.ClientIp?.ToString());
+        }
     }
 
     private static void AppendCaller(StringBuilder text, Exchange exchange, CachePolicy policy)

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Pipeline;
 using Gateway.State;
+using Gateway.Transforms;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -47,6 +48,12 @@ internal sealed class CachePolicy
 
     /// <summary>Response headers a response transform fills from the request (<c>{client_ip}</c>, a claim, ...): never stored, so never replayed to another caller.</summary>
     public required FrozenSet<string> PerRequestHeaders { get; init; }
+
+    /// <summary>The response transform's edits behind <see cref="PerRequestHeaders"/>: made afresh on each hit.</summary>
+    public required HeaderEdit[] PerRequestEdits { get; init; }
+
+    /// <summary>What the route's request transform reads from each request and sends on: part of the key.</summary>
+    public required TransformReads.RequestInputs TransformInputs { get; init; }
 
     /// <summary>How long a request waits for an identical miss under way before asking the backend itself.</summary>
     public required TimeSpan FillWait { get; init; }
@@ -146,6 +153,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         }
 
         var methods = config.CacheableMethods.Select(m => m.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);
+        var perRequest = TransformReads.PerRequestResponseEdits(route.Transform?.Response);
         return new CachePolicy
         {
             RouteId = compilation.Route!.Id,
@@ -156,9 +164,11 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             Get = methods.Contains("GET"),
             Head = methods.Contains("HEAD"),
             KeyHeaders = [.. config.KeyHeaders.Distinct(StringComparer.OrdinalIgnoreCase)],
+            TransformInputs = TransformReads.Request(route.Transform?.Request),
             AuthorizationKept = upstream.DropAuthorization,
             UntrustedDropped = UnkeyedRequestHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
-            PerRequestHeaders = PerRequestResponseHeaders(route),
+            PerRequestHeaders = perRequest.Select(e => e.Name).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+            PerRequestEdits = perRequest,
             FillWait = TimeSpan.FromSeconds(route.TimeoutSecs ?? compilation.Config.Server.TimeoutSecs),
             DefaultLifetime = TimeSpan.FromSeconds(config.TtlSecs),
         };
@@ -168,21 +178,6 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
     {
         var settings = JsonSerializer.Serialize(route) + "\n" + JsonSerializer.Serialize(cache) + "\n" + JsonSerializer.Serialize(server);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(settings)))[..16];
-    }
-
-    private static FrozenSet<string> PerRequestResponseHeaders(RouteConfig route)
-    {
-        var names = new List<string>();
-        if (route.Transform?.Response is { } response)
-        {
-            foreach (var headers in new[] { response.AddHeaders, response.SetHeaders })
-            {
-                // Any placeholder but the route's own name depends on the request.
-                names.AddRange(headers?.Where(h => h.Value.Replace("{route}", "", StringComparison.Ordinal).Contains('{', StringComparison.Ordinal)).Select(h => h.Key) ?? []);
-            }
-        }
-
-        return names.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
     private static ResponseCacheStore CreateStore(CacheStoreKey key, LiveState state)
@@ -299,6 +294,11 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
                 {
                     headers[name] = values;
                 }
+            }
+
+            if (!notModified && policy.PerRequestEdits.Length > 0)
+            {
+                TransformStage.Apply(exchange, policy.PerRequestEdits);
             }
 
             headers.Age = hit.AgeAt(exchange.Time.GetUtcNow().ToUnixTimeMilliseconds()).ToString(CultureInfo.InvariantCulture);

@@ -19,7 +19,7 @@ internal enum RewriteFailure : byte
 /// pattern without backreferences, lookarounds, atomic groups or conditionals), otherwise on the backtracking engine
 /// with a <see cref="BacktrackingTimeout"/> per match. The first match in the path is replaced; the rest is kept.
 /// </summary>
-internal sealed class PathRewrite
+internal sealed partial class PathRewrite
 {
     public static readonly TimeSpan BacktrackingTimeout = TimeSpan.FromMilliseconds(100);
 
@@ -89,18 +89,24 @@ internal sealed class PathRewrite
             result = "/" + result;
         }
 
+        if (result.Contains("//", StringComparison.Ordinal))
+        {
+            // Repeated slashes merge, as they do in every path the gateway takes in: "//host/x" would read as an authority.
+            result = RepeatedSlashes().Replace(result, "/");
+        }
+
         failure = IsSendable(result, allowEncodedSlashes) ? RewriteFailure.None : RewriteFailure.Unsafe;
         return failure == RewriteFailure.None ? result : null;
     }
 
     /// <summary>
-    /// Whether a rewritten path can go upstream as it is: no control characters, no '?' or '#' (they would end the path),
+    /// Whether a rewritten path can go upstream as it is: no control characters, no '?' or '#' (they would end the path), no backslash,
     /// no encoded NUL, no encoded slash or backslash unless the route takes them, and no dot segment (<c>.</c>, <c>..</c>,
     /// also percent-encoded or with parameters), which a backend would resolve against a prefix the rewrite chose.
     /// </summary>
     public static bool IsSendable(string path, bool allowEncodedSlashes)
     {
-        if (ValueTemplate.HasControl(path) || path.AsSpan().ContainsAny('?', '#')
+        if (ValueTemplate.HasControl(path) || path.AsSpan().ContainsAny('?', '#', '\\')
             || path.Contains("%00", StringComparison.Ordinal)
             || (!allowEncodedSlashes && (path.Contains("%2F", StringComparison.OrdinalIgnoreCase) || path.Contains("%5C", StringComparison.OrdinalIgnoreCase))))
         {
@@ -110,10 +116,13 @@ internal sealed class PathRewrite
         foreach (var range in path.AsSpan().Split('/'))
         {
             var segment = path.AsSpan()[range];
+            // Parameters (";x", also spelled "%3B") do not make a dot segment something else.
             var parameters = segment.IndexOf(';');
-            if (parameters >= 0)
+            var encoded = segment.IndexOf("%3B", StringComparison.OrdinalIgnoreCase);
+            var cut = parameters < 0 ? encoded : encoded < 0 ? parameters : Math.Min(parameters, encoded);
+            if (cut >= 0)
             {
-                segment = segment[..parameters];
+                segment = segment[..cut];
             }
 
             if (IsDot(segment))
@@ -225,4 +234,7 @@ internal sealed class PathRewrite
 
         return literal.ToString();
     }
+
+    [GeneratedRegex("/{2,}")]
+    private static partial Regex RepeatedSlashes();
 }

@@ -40,7 +40,12 @@ internal sealed class HeaderEdits
     /// <summary>Some value has placeholders (is worked out per request).</summary>
     public bool Dynamic { get; }
 
-    public static HeaderEdits? Build(Dictionary<string, string>? add, Dictionary<string, string>? set, List<string>? remove, Func<string, bool>? skip = null)
+    /// <summary>
+    /// The edits of one side. On the request side (<paramref name="request"/>), an added value made from the client
+    /// address or a claim replaces the client's copies like a set one: the client must not choose it by sending the
+    /// header first.
+    /// </summary>
+    public static HeaderEdits? Build(Dictionary<string, string>? add, Dictionary<string, string>? set, List<string>? remove, bool request, Func<string, bool>? skip = null)
     {
         var edits = new List<HeaderEdit>();
         foreach (var (name, value) in set ?? [])
@@ -53,7 +58,8 @@ internal sealed class HeaderEdits
 
         foreach (var (name, value) in add ?? [])
         {
-            edits.Add(new HeaderEdit(name, EditKind.Add, Parse(value)));
+            var template = Parse(value);
+            edits.Add(new HeaderEdit(name, request && template.ReadsTrusted ? EditKind.Set : EditKind.Add, template));
         }
 
         foreach (var name in remove ?? [])
@@ -77,7 +83,7 @@ internal sealed class RequestTransform
 {
     public RequestTransform(RequestTransformConfig config, bool allowEncodedSlashes)
     {
-        Headers = HeaderEdits.Build(config.AddHeaders, config.SetHeaders, config.RemoveHeaders,
+        Headers = HeaderEdits.Build(config.AddHeaders, config.SetHeaders, config.RemoveHeaders, request: true,
             name => string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase));
         Host = config.SetHeaders?.FirstOrDefault(h => string.Equals(h.Key, "Host", StringComparison.OrdinalIgnoreCase)).Value;
         Rewrites = [.. (config.PathRewrites ?? []).Select(r => PathRewrite.Create(r.Pattern, r.Replacement))];
@@ -86,7 +92,13 @@ internal sealed class RequestTransform
         if (config.QueryParams is { } q)
         {
             query.AddRange((q.Set ?? []).Select(p => new QueryEdit(p.Key, Uri.EscapeDataString(p.Key), EditKind.Set, HeaderEdits.Parse(p.Value))));
-            query.AddRange((q.Add ?? []).Select(p => new QueryEdit(p.Key, Uri.EscapeDataString(p.Key), EditKind.Add, HeaderEdits.Parse(p.Value))));
+            foreach (var (name, text) in q.Add ?? [])
+            {
+                // Like an added header: a value from the client address or a claim replaces the client's own.
+                var value = HeaderEdits.Parse(text);
+                query.Add(new QueryEdit(name, Uri.EscapeDataString(name), value.ReadsTrusted ? EditKind.Set : EditKind.Add, value));
+            }
+
             query.AddRange((q.Remove ?? []).Select(n => new QueryEdit(n, Uri.EscapeDataString(n), EditKind.Remove, null)));
         }
 
@@ -214,4 +226,30 @@ internal sealed class RequestEdits(RequestTransform transform, string?[] values,
         var text = name.ToString();
         return Uri.UnescapeDataString(text.Contains('+', StringComparison.Ordinal) ? text.Replace('+', ' ') : text);
     }
+}
+
+/// <summary>
+/// What a route's transforms take from each request, for the response cache (which runs before them): the request
+/// side's inputs must be part of the cache key, since the backend's answer may depend on what they sent; the
+/// response side's per-request edits are never stored, and are made afresh for each response served from the cache.
+/// </summary>
+internal static class TransformReads
+{
+    public sealed record RequestInputs(string[] Headers, string[] Claims, bool ClientIp);
+
+    public static RequestInputs Request(RequestTransformConfig? config)
+    {
+        var templates = new[] { config?.AddHeaders, config?.SetHeaders, config?.QueryParams?.Add, config?.QueryParams?.Set }
+            .SelectMany(values => values?.Values ?? (IEnumerable<string>)[])
+            .Select(HeaderEdits.Parse)
+            .ToList();
+        return new RequestInputs(
+            [.. templates.SelectMany(t => t.HeadersRead).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)],
+            [.. templates.SelectMany(t => t.ClaimsRead).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            templates.Any(t => t.ReadsClientIp));
+    }
+
+    /// <summary>The response side's added and set headers whose value depends on the request.</summary>
+    public static HeaderEdit[] PerRequestResponseEdits(ResponseTransformConfig? config) =>
+        config is null ? [] : [.. HeaderEdits.Build(config.AddHeaders, config.SetHeaders, null, request: false)?.Edits.Where(e => e.Value is { PerRequest: true }) ?? []];
 }

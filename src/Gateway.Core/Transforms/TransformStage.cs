@@ -25,7 +25,7 @@ internal sealed partial class TransformStage : Stage<TransformPolicy>
         }
 
         var request = transform.Request is { } r && HasAny(r) ? new RequestTransform(r, route.AllowEncodedSlashes) : null;
-        var responseEdits = transform.Response is { } s ? HeaderEdits.Build(s.AddHeaders, s.SetHeaders, s.RemoveHeaders) : null;
+        var responseEdits = transform.Response is { } s ? HeaderEdits.Build(s.AddHeaders, s.SetHeaders, s.RemoveHeaders, request: false) : null;
         if (request is null && responseEdits is null)
         {
             return null;
@@ -75,7 +75,7 @@ internal sealed partial class TransformStage : Stage<TransformPolicy>
                     continue;
                 }
 
-                switch (template.Render(exchange, out var value))
+                switch (template.Render(exchange, header: i < headerCount, out var value))
                 {
                     case TemplateOutcome.Value:
                         values[i] = value;
@@ -120,8 +120,17 @@ internal sealed partial class TransformStage : Stage<TransformPolicy>
             return;
         }
 
+        Apply(exchange, transform.Headers.Edits);
+    }
+
+    /// <summary>
+    /// Edits the headers of a response about to go out (the route's own; the cache replays a stored one through the
+    /// edits that depend on the request).
+    /// </summary>
+    public static void Apply(Exchange exchange, HeaderEdit[] edits)
+    {
         var headers = exchange.Client.ResponseHeaders;
-        foreach (var edit in transform.Headers.Edits)
+        foreach (var edit in edits)
         {
             switch (edit.Kind)
             {
@@ -131,9 +140,9 @@ internal sealed partial class TransformStage : Stage<TransformPolicy>
                 case EditKind.Add when headers.ContainsKey(edit.Name):
                     break;
                 default:
-                    // A value that is missing for this request, or would carry a control character, is not sent; a set
-                    // header then goes, so the backend's value never passes as the transform's.
-                    if (edit.Value!.Render(exchange, out var value) == TemplateOutcome.Value)
+                    // A value that is missing for this request, or could not be sent as it is, is not sent; a set header
+                    // then goes, so the backend's value never passes as the transform's.
+                    if (edit.Value!.Render(exchange, header: true, out var value) == TemplateOutcome.Value)
                     {
                         headers[edit.Name] = value;
                     }

@@ -30,11 +30,15 @@ internal static class TransformValidator
         for (var i = 0; i < config.Routes.Count; i++)
         {
             var route = config.Routes[i];
-            Transform(d, rules, $"routes[{i}].transform", route, config);
+            Transform(d, rules with { Authenticated = route.Auth is not null }, $"routes[{i}].transform", route, config);
         }
     }
 
-    private sealed record Rules(HashSet<string> Identity, HashSet<string> Credentials);
+    private sealed record Rules(HashSet<string> Identity, HashSet<string> Credentials)
+    {
+        /// <summary>The route being checked has an auth block (a claim can be there).</summary>
+        public bool Authenticated { get; init; }
+    }
 
     private static string Canonical(string name) => name.Replace('_', '-');
 
@@ -109,7 +113,7 @@ internal static class TransformValidator
                 {
                     d.Error(at, "Host takes no placeholders: the backend's host comes from config only");
                 }
-                else if (constant.Length == 0 || Uri.CheckHostName(HostPart(constant)) == UriHostNameType.Unknown)
+                else if (!IsAuthority(constant))
                 {
                     d.Error(at, $"'{constant}' is not a host name (with an optional port)");
                 }
@@ -117,16 +121,46 @@ internal static class TransformValidator
         }
     }
 
-    private static string HostPart(string authority)
+    /// <summary>A host name, an IPv4 address or a bracketed IPv6 address, with an optional port of digits only.</summary>
+    private static bool IsAuthority(string authority)
     {
+        var host = authority;
+        var port = "";
         if (authority.StartsWith('['))
         {
             var close = authority.IndexOf(']', StringComparison.Ordinal);
-            return close < 0 ? authority : authority[1..close];
+            if (close < 0)
+            {
+                return false;
+            }
+
+            host = authority[1..close];
+            port = authority[(close + 1)..];
+            if (!System.Net.IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                return false;
+            }
+        }
+        else
+        {
+            var colon = authority.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0)
+            {
+                host = authority[..colon];
+                port = authority[colon..];
+            }
+
+            var labels = host.Split('.');
+            if (host.Length == 0 || Uri.CheckHostName(host) != UriHostNameType.Dns && Uri.CheckHostName(host) != UriHostNameType.IPv4
+                || (labels.All(l => l.Length > 0 && l.All(char.IsAsciiDigit)) && Uri.CheckHostName(host) != UriHostNameType.IPv4))
+            {
+                return false;
+            }
         }
 
-        var colon = authority.LastIndexOf(':');
-        return colon > 0 && int.TryParse(authority.AsSpan(colon + 1), out var port) && port is > 0 and < 65536 ? authority[..colon] : authority;
+        return port.Length == 0
+            || (port.Length is > 1 and <= 6 && port[0] == ':' && port.AsSpan(1).ContainsAnyExcept("0123456789") == false
+                && int.Parse(port.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) is > 0 and < 65536);
     }
 
     private static void HeaderNames(ConfigDiagnostics d, Rules rules, string path, List<string>? headers, bool request, Dictionary<string, string> names)
@@ -189,6 +223,11 @@ internal static class TransformValidator
     /// <summary>A template's <c>{header:NAME}</c> may not copy credentials or the identity headers a client could forge.</summary>
     private static void Reads(ConfigDiagnostics d, Rules rules, string at, ValueTemplate template)
     {
+        if (!rules.Authenticated && template.ClaimsRead.FirstOrDefault() is { } claim)
+        {
+            d.Warning(at, $"{{claim:{claim}}} reads a verified token's claim, but this route has no auth block: it is always missing, so the value is never sent");
+        }
+
         foreach (var header in template.HeadersRead)
         {
             if (rules.Credentials.Contains(header))
@@ -273,7 +312,7 @@ internal static class TransformValidator
         var sample = literal.StartsWith('/') ? literal : "/" + literal;
         if (!PathRewrite.IsSendable(sample, allowEncodedSlashes))
         {
-            d.Error(path + ".replacement", "makes a path that cannot be sent: no dot segments, control characters, '?', '#', %00"
+            d.Error(path + ".replacement", "makes a path that cannot be sent: no dot segments, control characters, '?', '#', a backslash, %00"
                 + (allowEncodedSlashes ? "" : ", or encoded slashes (%2F, %5C) on a route without allow_encoded_slashes")
                 + " (query edits go in query_params)");
         }

@@ -53,6 +53,17 @@ internal sealed class ValueTemplate
     /// <summary>The request headers its <c>{header:NAME}</c> placeholders read.</summary>
     public IEnumerable<string> HeadersRead => _parts.Where(p => p.Kind == Kind.Header).Select(p => p.Text);
 
+    /// <summary>The token claims its <c>{claim:NAME}</c> placeholders read.</summary>
+    public IEnumerable<string> ClaimsRead => _parts.Where(p => p.Kind == Kind.Claim).Select(p => p.Text);
+
+    public bool ReadsClientIp => _parts.Any(p => p.Kind == Kind.ClientIp);
+
+    /// <summary>Some part comes from what the gateway established (the client address, a verified claim), which no client may choose.</summary>
+    public bool ReadsTrusted => _parts.Any(p => p.Kind is Kind.ClientIp or Kind.Claim);
+
+    /// <summary>Some part differs from one request to the next of the same route, path and query (all but <c>{route}</c>, <c>{method}</c>, <c>{path}</c>).</summary>
+    public bool PerRequest => _parts.Any(p => p.Kind is Kind.ClientIp or Kind.RequestId or Kind.Header or Kind.Claim);
+
     /// <summary>Parses a template; false with a message naming the first thing wrong.</summary>
     public static bool TryParse(string text, out ValueTemplate template, out string error)
     {
@@ -175,8 +186,13 @@ internal sealed class ValueTemplate
         return false;
     }
 
-    /// <summary>The value for this request (allocates only when the template has placeholders).</summary>
-    public TemplateOutcome Render(Exchange exchange, out string value)
+    /// <summary>
+    /// The value for this request (allocates only when the template has placeholders). What it copies from the request
+    /// (a header, a claim, the request id, the path) is <see cref="TemplateOutcome.Unsafe"/> with a control character in
+    /// it; for a header value (<paramref name="header"/>), text beyond printable ASCII makes it
+    /// <see cref="TemplateOutcome.Missing"/>, as no header can carry it the same way on every path.
+    /// </summary>
+    public TemplateOutcome Render(Exchange exchange, bool header, out string value)
     {
         if (Constant is { } constant)
         {
@@ -213,6 +229,11 @@ internal sealed class ValueTemplate
                     text = exchange.Path;
                     break;
                 case Kind.Header:
+                    if (!MayRead(exchange, part.Text))
+                    {
+                        return TemplateOutcome.Missing;
+                    }
+
                     var values = exchange.RequestHeaders[part.Text];
                     text = values.Count == 0 ? null : values.Count == 1 ? values[0] : string.Join(", ", values.ToArray());
                     break;
@@ -232,6 +253,11 @@ internal sealed class ValueTemplate
                 return TemplateOutcome.Unsafe;
             }
 
+            if (header && !IsPrintableAscii(text))
+            {
+                return TemplateOutcome.Missing;
+            }
+
             builder.Append(text);
         }
 
@@ -239,18 +265,52 @@ internal sealed class ValueTemplate
         return TemplateOutcome.Value;
     }
 
-    /// <summary>CR, LF, NUL and every other control character but HTAB: what no header line (or decoded query) may carry.</summary>
+    /// <summary>
+    /// What a client says about its own address or how it reached the gateway (<c>X-Forwarded-*</c>, <c>Forwarded</c>,
+    /// <c>server.proxy_only_headers</c>) is read only from a trusted proxy: from anyone else it is missing, as it never
+    /// reaches the backend either.
+    /// </summary>
+    private static bool MayRead(Exchange exchange, string name)
+    {
+        var config = exchange.Config;
+        if (!(name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase) || name.Equals("Forwarded", StringComparison.OrdinalIgnoreCase)
+            || config.ProxyOnlyHeaders.Contains(name)))
+        {
+            return true;
+        }
+
+        return exchange.Peer is { } peer && config.TrustedProxies.Length > 0 && config.IsTrustedProxy(peer);
+    }
+
+    /// <summary>
+    /// CR, LF, NUL and every other control character but HTAB (C0, DEL, C1), and the Unicode line and paragraph
+    /// separators: what no header line (or decoded query) may carry.
+    /// </summary>
     public static bool HasControl(string text)
     {
         foreach (var c in text)
         {
-            if (c is (< ' ' and not '\t') or '\x7F')
+            if ((char.IsControl(c) && c != '\t') || c is '\u2028' or '\u2029')
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>Visible ASCII, space and tab: what every sender and both codecs write as it is.</summary>
+    public static bool IsPrintableAscii(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c is not ((>= ' ' and <= '~') or '\t'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public override string ToString() => Constant ?? string.Concat(_parts.Select(p => p.Kind switch

@@ -495,6 +495,66 @@ public sealed class CacheTests
     }
 
     [Fact]
+    public async Task What_a_request_transform_copies_upstream_is_part_of_the_key_even_on_a_shared_cache()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            auth:
+              jwt: {secret: "{{{Tokens.Secret}}}", issuer: "{{{Tokens.Issuer}}}", audience: "{{{Tokens.Audience}}}"}
+            routes:
+              - path: /t/*rest
+                backend: "{{{backend.Url}}}"
+                cache: {enabled: true}
+                transform: {request: {query_params: {set: {tenant: "{header:X-Tenant}"} } } }
+              - path: /s/*rest
+                backend: "{{{backend.Url}}}"
+                auth: {required: true}
+                cache: {enabled: true, shared: true}
+                transform: {request: {set_headers: {X-Tenant: "{claim:tenant}"} } }
+            """);
+        var alpha = await GetAsync(gateway, "/t/x", ("X-Tenant", "alpha"));
+        var beta = await GetAsync(gateway, "/t/x", ("X-Tenant", "beta"));
+        Assert.Equal("MISS", beta.Cache);
+        Assert.Contains("tenant=beta", beta.Body, StringComparison.Ordinal);
+        Assert.Equal("HIT", (await GetAsync(gateway, "/t/x", ("X-Tenant", "alpha"))).Cache);
+        Assert.Contains("tenant=alpha", alpha.Body, StringComparison.Ordinal);
+
+        string Token(string tenant)
+        {
+            var claims = Tokens.Claims(sub: "user-" + tenant);
+            claims["tenant"] = tenant;
+            return "Bearer " + Tokens.Hs256(claims);
+        }
+
+        var acme = await GetAsync(gateway, "/s/data", ("Authorization", Token("acme")));
+        var globex = await GetAsync(gateway, "/s/data", ("Authorization", Token("globex")));
+        Assert.Equal("MISS", globex.Cache);
+        Assert.Contains("globex", globex.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("acme", globex.Body, StringComparison.Ordinal);
+        Assert.Contains("acme", acme.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hit_carries_the_response_transforms_per_request_headers_made_afresh_and_its_constant_ones()
+    {
+        await using var backend = await StartBackendAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - path: /c/*rest
+                backend: "{{{backend.Url}}}"
+                cache: {enabled: true}
+                transform: {response: {set_headers: {X-Rid: "{request_id}", X-Brace: "{{v}}", X-Route: "{route}"} } }
+            """);
+        var miss = await GetAsync(gateway, "/c/a", ("X-Request-Id", "first-request-0001"));
+        var hit = await GetAsync(gateway, "/c/a", ("X-Request-Id", "second-request-0002"));
+        Assert.Equal("HIT", hit.Cache);
+        Assert.Equal("first-request-0001", Header(miss.Response, "X-Rid"));
+        Assert.Equal("second-request-0002", Header(hit.Response, "X-Rid"));
+        Assert.Equal("{v}", Header(hit.Response, "X-Brace"));
+        Assert.Equal(Header(miss.Response, "X-Route"), Header(hit.Response, "X-Route"));
+    }
+
+    [Fact]
     public async Task Another_host_spelling_is_another_entry()
     {
         await using var backend = await StartBackendAsync();

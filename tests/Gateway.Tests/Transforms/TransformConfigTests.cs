@@ -36,6 +36,14 @@ public sealed class TransformConfigTests
     [InlineData("request: {path_rewrites: [{pattern: '^/(a)', replacement: '/b/../$1'}]}", "routes[0].transform.request.path_rewrites[0].replacement", "cannot be sent")]
     [InlineData("request: {path_rewrites: [{pattern: '^/(a)', replacement: '/b%2F$1'}]}", "routes[0].transform.request.path_rewrites[0].replacement", "encoded slashes")]
     [InlineData("request: {path_rewrites: [{pattern: '^/(a)', replacement: '/b?x=$1'}]}", "routes[0].transform.request.path_rewrites[0].replacement", "query_params")]
+    [InlineData("request: {path_rewrites: [{pattern: '^/(a)', replacement: '/b\\\\$1'}]}", "routes[0].transform.request.path_rewrites[0].replacement", "a backslash")]
+    [InlineData("response: {set_headers: {X-Note: \"Migr\u00e9\"}}", "routes[0].transform.response.set_headers.X-Note", "printable ASCII")]
+    [InlineData("request: {set_headers: {X-Ctl: \"a\\x01b\"}}", "routes[0].transform.request.set_headers.X-Ctl", "control characters")]
+    [InlineData("response: {add_headers: {X-Ctl: \"a\\x1bb\"}}", "routes[0].transform.response.add_headers.X-Ctl", "control characters")]
+    [InlineData("request: {set_headers: {Host: '[::1]junk/x'}}", "routes[0].transform.request.set_headers.Host", "not a host name")]
+    [InlineData("request: {set_headers: {Host: 'a.example:+80'}}", "routes[0].transform.request.set_headers.Host", "not a host name")]
+    [InlineData("request: {set_headers: {Host: '1.2.3.4.5'}}", "routes[0].transform.request.set_headers.Host", "not a host name")]
+    [InlineData("request: {set_headers: {Host: 'a.example:0'}}", "routes[0].transform.request.set_headers.Host", "not a host name")]
     public void A_transform_that_cannot_be_honoured_safely_is_an_error_at_its_key(string transform, string path, string message)
     {
         var result = Load($"routes:\n  - path: /a/*rest\n    backend: http://127.0.0.1:9\n    transform: {{{transform}}}\n");
@@ -98,6 +106,10 @@ public sealed class TransformConfigTests
     [InlineData("/a%00", false)]
     [InlineData("/a?b", false)]
     [InlineData("/a\r\n", false)]
+    [InlineData("/..%3Bfoo/admin", false)]
+    [InlineData("/%2E%2E%3bx/admin", false)]
+    [InlineData("/a\\b", false)]
+    [InlineData("/a/b\u0085", false)]
     public void A_rewritten_path_goes_upstream_only_when_it_is_safe(string path, bool sendable) =>
         Assert.Equal(sendable, PathRewrite.IsSendable(path, allowEncodedSlashes: false));
 

@@ -161,6 +161,104 @@ public sealed class TransformTests
     }
 
     [Fact]
+    public async Task Values_from_the_token_or_the_client_address_are_never_the_clients_and_forwarding_headers_are_read_only_from_a_trusted_proxy()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            auth:
+              jwt: {secret: "{{{Tokens.Secret}}}", issuer: "{{{Tokens.Issuer}}}", audience: "{{{Tokens.Audience}}}"}
+            routes:
+              - path: /users/*rest
+                backend: "{{{backend.Url}}}"
+                auth: {required: false}
+                transform:
+                  request:
+                    add_headers: {X-Team: "{claim:team}", X-Client: "{client_ip}", X-Tag: "{header:X-In}"}
+                    set_headers: {X-Real: "{header:X-Real-IP}", X-Fwd: "{header:X-Forwarded-For}"}
+                    query_params: {add: {team: "{claim:team}"}}
+            """);
+        var claims = Tokens.Claims();
+        claims["team"] = "blue";
+        var (status, echo, raw) = await SendAsync(gateway, "/users/1?team=admins", "Authorization: Bearer " + Tokens.Hs256(claims),
+            "X-Team: admins", "X-Client: 10.0.0.1", "X-In: mine", "X-Tag: client", "X-Real-IP: 10.0.0.1", "X-Forwarded-For: 10.9.9.9");
+        Assert.True(status == 200, raw);
+        Assert.Equal("blue", Seen(echo!, "X-Team"));
+        Assert.Equal("127.0.0.1", Seen(echo!, "X-Client"));
+        Assert.Equal("/users/1?team=blue", echo!.Target);
+        // A value the client could send anyway stays add-only: the client's copy wins.
+        Assert.Equal("client", Seen(echo!, "X-Tag"));
+        // What an untrusted peer says about addresses is missing to a template, as it never reaches the backend either.
+        Assert.Null(Seen(echo!, "X-Real"));
+        Assert.Null(Seen(echo!, "X-Fwd"));
+
+        // Without a token the claim is missing: the client's X-Team never passes in its place.
+        var (_, anonymous, _) = await SendAsync(gateway, "/users/2?team=admins", "X-Team: admins");
+        Assert.Null(Seen(anonymous!, "X-Team"));
+        Assert.Equal("/users/2", anonymous!.Target);
+    }
+
+    [Fact]
+    public async Task A_value_beyond_printable_ascii_is_left_out_the_same_way_on_every_path()
+    {
+        await using var backend = await TestBackend.StartAsync(StartHeaderBackend);
+        var claims = Tokens.Claims();
+        claims["name"] = "Jos\u00e9";
+        var token = Tokens.Hs256(claims);
+        foreach (var http2 in new[] { false, true })
+        {
+            await using var gateway = await TestGateway.StartAsync($$$"""
+                server: {host: 127.0.0.1, port: 0, http2: {{{(http2 ? "true" : "false")}}}}
+                auth:
+                  jwt: {secret: "{{{Tokens.Secret}}}", issuer: "{{{Tokens.Issuer}}}", audience: "{{{Tokens.Audience}}}"}
+                routes:
+                  - path: /api
+                    backend: "{{{backend.Url}}}"
+                    auth: {required: true}
+                    transform:
+                      request: {set_headers: {X-Name: "{claim:name}"} }
+                      response: {set_headers: {X-Name: "{claim:name}", X-Keep: "kept {claim:name}"} }
+                """);
+            using var client = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.Port}/api")
+            {
+                Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            var echo = await EchoedRequest.ReadAsync(response);
+            Assert.Null(echo.Header("X-Name"));
+            Assert.False(response.Headers.Contains("X-Name"));
+            // A set header whose value cannot be made goes, so the backend's own value never passes as the transform's.
+            Assert.False(response.Headers.Contains("X-Keep"));
+        }
+    }
+
+    [Fact]
+    public async Task A_rewrite_never_makes_a_dot_segment_with_encoded_parameters_nor_an_authority_like_path()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            routes:
+              - path: /v1/*rest
+                backend: "{{{backend.Url}}}"
+                transform: {request: {path_rewrites: [{pattern: '^/v1/x-', replacement: '/'}]}}
+              - path: /v2/*rest
+                backend: "{{{backend.Url}}}"
+                transform: {request: {path_rewrites: [{pattern: '^/v2/(.*)-(.*)$', replacement: '/$1/$2'}]}}
+            """);
+        foreach (var path in new[] { "/v1/x-..%3Bfoo/admin", "/v1/x-%2E%2E%3bx/admin" })
+        {
+            var (status, _, raw) = await SendAsync(gateway, path);
+            Assert.True(status == 400, raw);
+        }
+
+        Assert.Equal(0, backend.Requests);
+        Assert.Equal("/evil.com/x", (await SendAsync(gateway, "/v2/-evil.com/x")).Echo!.Target);
+    }
+
+    [Fact]
     public async Task Path_rewrites_replace_with_groups_after_strip_prefix_and_apply_in_order()
     {
         await using var backend = await TestBackend.StartEchoAsync();
@@ -393,8 +491,8 @@ public sealed class TransformTests
         Assert.Equal("/api/orders?keep=1&format=json", echo.Target);
         Assert.Equal("false", echo.Header("X-Internal"));
         Assert.Equal("two", echo.Header("X-Route"));
-        // add_headers never overrides what the client sent; {client_ip} is the peer where the client did not set it.
-        Assert.Equal("10.9.9.9", echo.Header("X-Client"));
+        // An added value made from the client address replaces what the client sent: the client never chooses it.
+        Assert.Equal("127.0.0.1", echo.Header("X-Client"));
         Assert.Null(echo.Header("X-Debug"));
         Assert.Equal(method == "POST" ? 5000 : 0, echo.BodyBytes);
         Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));

@@ -313,6 +313,7 @@ internal static class ValidationRules
         }
     }
 
+    /// <summary>A header value written in config: printable ASCII, space and tab (what every sender and codec writes as it is).</summary>
     public static void HeaderValue(ConfigDiagnostics d, string path, string value)
     {
         foreach (var c in value)
@@ -320,6 +321,14 @@ internal static class ValidationRules
             if (c is '\r' or '\n' or '\0')
             {
                 d.Error(path, "a header value must not contain CR, LF or NUL");
+                return;
+            }
+
+            if (c is not ((>= ' ' and <= '~') or '\t'))
+            {
+                d.Error(path, char.IsControl(c)
+                    ? $"a header value must not contain control characters (U+{(int)c:X4})"
+                    : $"a header value must be printable ASCII: '{c}' (U+{(int)c:X4}) is not sent the same way by every client and server");
                 return;
             }
         }
