@@ -3,7 +3,8 @@
 # proxies to it, NGINX configured like the gateway's full chain (arm "nginxfull": access log, limit_req, an API-key
 # check through map), the gateway with a bare route and with the full chain (API key, rate limit, access log), the
 # bare route on Kestrel's HTTP/1.1 codec (arm "kestrel"), the bare route answered from its response cache (arm
-# "cachehit"), and the backend directly.
+# "cachehit"), the full chain with a CORS policy and a request and response transform on (arm "edge", sent an
+# Origin as a browser would), and the backend directly.
 # Arms run in alternating rounds; the medians, the CPU time per request, the ratios and the goals are printed.
 #
 #   bench/run.sh                 full run (about 10 minutes)
@@ -39,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110; CACHED=19111
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110; CACHED=19111; EDGE=19112
 BEFORE_BARE=19108; BEFORE_FULL=19109
 BEFORE=${BEFORE:-}
 KEY=bench_key_0123456789abcdef
@@ -166,6 +167,26 @@ logging: {access_log: false, level: warn}
 routes:
   - {path: "/*rest", backend: "http://127.0.0.1:$BACKEND", cache: {enabled: true, ttl_secs: 3600, shared: true}}
 CONF
+# The full chain with the edge policies a browser-facing API has on: CORS and a transform each way.
+cat > "$WORK/edge.yaml" <<CONF
+server: {host: 127.0.0.1, port: $EDGE}
+admin: {enabled: false}
+logging: {access_log: true, level: warn}
+observability: {metrics: {enabled: true}}
+auth:
+  api_key: {keys: {"$KEY": bench}}
+rate_limiting:
+  global: [{dimension: ip, requests: 1000000000, window_secs: 1}]
+cors: {allowed_origins: ["https://app.example"], allowed_methods: [GET, POST], allow_credentials: true, max_age_secs: 600}
+routes:
+  - path: "/*rest"
+    backend: "http://127.0.0.1:$BACKEND"
+    auth: {required: true, methods: [apikey]}
+    rate_limit: [{dimension: api_key, requests: 1000000000, window_secs: 1}]
+    transform:
+      request: {set_headers: {X-Gateway: "1", X-Client: "{client_ip}"}, remove_headers: [X-Debug]}
+      response: {add_headers: {X-Frame-Options: DENY}, remove_headers: [Server]}
+CONF
 # The bare route once more on Kestrel's HTTP/1.1 layer (server.http1_codec: kestrel): what the native codec buys.
 sed "s/port: $BARE/port: $KESTREL/" "$WORK/bare.yaml" > "$WORK/kestrel.yaml"
 cat > "$WORK/h2.yaml" <<CONF
@@ -179,6 +200,7 @@ CONF
 "$WORK/gateway/gateway" run "$WORK/full.yaml" >/dev/null & PIDS+=($!); FULL_PID=$!
 GATEWAY_HTTP1_CODEC=kestrel "$WORK/gateway/gateway" run "$WORK/kestrel.yaml" >/dev/null & PIDS+=($!); KESTREL_PID=$!
 "$WORK/gateway/gateway" run "$WORK/cached.yaml" >/dev/null & PIDS+=($!); CACHED_PID=$!
+"$WORK/gateway/gateway" run "$WORK/edge.yaml" >/dev/null & PIDS+=($!); EDGE_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
 if [ -n "$BEFORE" ]; then
@@ -192,7 +214,7 @@ if [ -n "$BEFORE" ]; then
 fi
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
-for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL $CACHED; do wait_port "$port"; done
+for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL $CACHED $EDGE; do wait_port "$port"; done
 [ -n "$BEFORE" ] && for port in $BEFORE_BARE $BEFORE_FULL; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
@@ -222,11 +244,11 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx nginxfull haproxy gateway full kestrel cachehit$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;; cachehit) echo $CACHED;;
+arms=${ARMS:-"direct nginx nginxfull haproxy gateway full edge kestrel cachehit$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;; cachehit) echo $CACHED;; edge) echo $EDGE;;
   before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
-pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;; cachehit) echo $CACHED_PID;;
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;; cachehit) echo $CACHED_PID;; edge) echo $EDGE_PID;;
   before) echo $BEFORE_BARE_PID;; beforefull) echo $BEFORE_FULL_PID;; esac; }
 
 echo "warming up"
@@ -236,7 +258,8 @@ for payload in $PAYLOADS; do
   if [ "$payload" = post ]; then path=/post; extra=(-s "$WORK/post.lua"); else path=/b$payload; extra=(); fi
   for round in $(seq 1 "$ROUNDS"); do
     for arm in $arms; do
-      RESULTS["$payload,$arm"]+="$(load "$(port_of $arm)" "$(pid_of $arm)" "$path" -H "X-API-Key: $KEY" "${extra[@]}")"$'\n'
+      origin=(); [ "$arm" = edge ] && origin=(-H "Origin: https://app.example")
+      RESULTS["$payload,$arm"]+="$(load "$(port_of $arm)" "$(pid_of $arm)" "$path" -H "X-API-Key: $KEY" "${origin[@]}" "${extra[@]}")"$'\n'
     done
   done
 done
@@ -269,10 +292,11 @@ for payload in $PAYLOADS; do
     "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,nginx"]:-0}")"
 done
 echo
-printf "%-8s %26s %22s\n" payload "CPU/req proxied/cachehit" "req/s cachehit/nginx"
+printf "%-8s %26s %22s %14s %18s\n" payload "CPU/req proxied/cachehit" "req/s cachehit/nginx" "req/s edge/full" "CPU/req edge/full"
 for payload in $PAYLOADS; do
-  printf "%-8s %26s %22s\n" "$payload" "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,cachehit"]:-0}")" \
-    "$(ratio "${RPS["$payload,cachehit"]:-0}" "${RPS["$payload,nginx"]:-0}")"
+  printf "%-8s %26s %22s %14s %18s\n" "$payload" "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,cachehit"]:-0}")" \
+    "$(ratio "${RPS["$payload,cachehit"]:-0}" "${RPS["$payload,nginx"]:-0}")" "$(ratio "${RPS["$payload,edge"]:-0}" "${RPS["$payload,full"]:-0}")" \
+    "$(ratio "${CPU["$payload,edge"]:-0}" "${CPU["$payload,full"]:-0}")"
 done
 
 if [[ " $arms " == *" before "* && " $arms " == *" beforefull "* ]]; then
@@ -322,6 +346,8 @@ if [[ " $arms " == *" nginx "* && " $arms " == *" gateway "* && " $arms " == *" 
     [ "$payload" = 100 ] && continue
     goal "bare route / nginx, $payload" "$(ratio "${RPS["$payload,gateway"]:-0}" "${RPS["$payload,nginx"]:-0}")" 1.0
   done
+  goal "CPU per request proxied / cache hit" "$(ratio "${CPU["100,gateway"]:-0}" "${CPU["100,cachehit"]:-0}")" 3.0
+  goal "full chain + CORS + transforms / full chain" "$(ratio "${RPS["100,edge"]:-0}" "${RPS["100,full"]:-0}")" 0.95
   goal "HTTP/2 / nginx (h2load)" "$(ratio "${H2RPS[gateway]:-0}" "${H2RPS[nginx]:-0}")" 1.0
   goal "RSS idle, MiB" "$IDLE_BARE" 60 max
   goal "RSS after load, MiB (full chain)" "$LOAD_FULL" 100 max
