@@ -73,7 +73,11 @@ internal sealed class CorsStage : Stage<CorsPolicy>
         }
 
         exchange.CorsOrigin = origin;
-        exchange.Respond(new Answer(StatusCodes.Status204NoContent, ReadOnlyMemory<byte>.Empty, null) { Reason = AnswerReasons.CorsPreflight });
+        exchange.Respond(new Answer(StatusCodes.Status204NoContent, ReadOnlyMemory<byte>.Empty, null)
+        {
+            Reason = AnswerReasons.CorsPreflight,
+            Detail = "a CORS preflight, answered by the gateway (never forwarded)",
+        });
         return Stop;
     }
 

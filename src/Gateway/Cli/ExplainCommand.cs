@@ -109,6 +109,14 @@ internal static class ExplainCommand
         {
             output.WriteLine($"answer      {outcome.Status} {ReasonPhrase(outcome.Status)}: {outcome.Detail}"
                 + (outcome.Allow is null ? "" : $" (Allow: {outcome.Allow})"));
+            foreach (var (name, values) in exchange.Client.ResponseHeaders)
+            {
+                if (name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase) || name.Equals("Vary", StringComparison.OrdinalIgnoreCase))
+                {
+                    output.WriteLine($"  header    {name}: {values}");
+                }
+            }
+
             return CliApp.Ok;
         }
 

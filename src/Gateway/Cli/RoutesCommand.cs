@@ -110,12 +110,6 @@ internal static class RoutesCommand
             }
         }
 
-        var source = route.Source;
-        if (source.Cache is { Enabled: true })
-        {
-            policies.Add("cache");
-        }
-
         if (route.Unavailable is not null)
         {
             policies.Add("UNAVAILABLE(not enforced yet)");

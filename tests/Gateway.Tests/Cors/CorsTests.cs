@@ -204,4 +204,30 @@ public sealed class CorsTests
         var result = ConfigLoader.LoadText("cors: {allowed_origins: ['*'], allow_credentials: true}\nroutes: []\n", "test.yaml", Directory.GetCurrentDirectory());
         Assert.Contains(result.Errors, e => e.Path == "cors.allow_credentials");
     }
+
+    [Fact]
+    public async Task Explain_shows_a_preflight_answered_by_the_gateway_with_the_headers_it_sends()
+    {
+        var dir = Directory.CreateTempSubdirectory("gw-cors-explain-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "gateway.yaml");
+            await File.WriteAllTextAsync(config, """
+                cors: {allowed_origins: ["https://app.example"], allowed_methods: [GET, PUT], allow_credentials: true}
+                routes:
+                  - {id: api, path: /api/*rest, backend: "http://127.0.0.1:3001"}
+                """);
+            var (code, explained, stderr) = await GatewayProcess.RunAsync(dir, "explain", config, "OPTIONS", "/api/x",
+                "-H", "Origin: https://app.example", "-H", "Access-Control-Request-Method: PUT");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("answer      204 No Content: a CORS preflight, answered by the gateway (never forwarded)", explained, StringComparison.Ordinal);
+            Assert.Contains("  header    Access-Control-Allow-Origin: https://app.example", explained, StringComparison.Ordinal);
+            Assert.Contains("  header    Access-Control-Allow-Methods: PUT", explained, StringComparison.Ordinal);
+            Assert.DoesNotContain("upstream", explained, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
