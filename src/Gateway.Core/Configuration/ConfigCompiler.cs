@@ -42,7 +42,7 @@ internal static class ConfigCompiler
 
         AssignRanks(routes);
         var stages = GatewayFeatures.Stages;
-        var shared = new Dictionary<Type, object>();
+        var shared = new Dictionary<System.Reflection.MethodInfo, object>();
         foreach (var route in routes)
         {
             var compilation = new StageCompilation(config, state, shared) { Route = route, Upstream = new UpstreamShapeBuilder(route) };

@@ -10,18 +10,21 @@ namespace Gateway.Pipeline;
 /// What a stage's compile step sees: the config, the live state it may refer to (never own), and for a route
 /// stage the route and the upstream shape the route's stages build together.
 /// </summary>
-internal sealed class StageCompilation(GatewayConfig config, LiveState state, Dictionary<Type, object> shared)
+internal sealed class StageCompilation(GatewayConfig config, LiveState state, Dictionary<System.Reflection.MethodInfo, object> shared)
 {
-    /// <summary>Something a stage builds once per snapshot and shares among its routes (its authenticators, say).</summary>
+    /// <summary>
+    /// Something a stage builds once per snapshot and shares among its routes (its authenticators, say): one value per
+    /// place that asks (the <paramref name="create"/> function), so two stages sharing a type never share a value.
+    /// </summary>
     public T Once<T>(Func<StageCompilation, T> create)
         where T : class
     {
         lock (shared)
         {
-            if (!shared.TryGetValue(typeof(T), out var value))
+            if (!shared.TryGetValue(create.Method, out var value))
             {
                 value = create(this);
-                shared[typeof(T)] = value;
+                shared[create.Method] = value;
             }
 
             return (T)value;

@@ -40,4 +40,16 @@ public sealed class StageOrderTests
         Assert.Equal(GatewayFeatures.All.Length, GatewayFeatures.All.Select(f => f.GetType()).Distinct().Count());
         Assert.Contains(GatewayFeatures.All, f => f is ServerFeature);
     }
+
+    [Fact]
+    public async Task What_stages_build_once_per_snapshot_is_shared_per_place_that_asks_never_by_type_alone()
+    {
+        await using var state = Gateway.State.LiveState.ForOffline();
+        var compilation = new StageCompilation(new Gateway.Configuration.GatewayConfig(), state, []);
+        var first = compilation.Once(static _ => new List<string> { "first" });
+        var again = compilation.Once(static _ => new List<string> { "first" });
+        Assert.NotSame(first, again);
+        Func<StageCompilation, List<string>> shared = static _ => ["shared"];
+        Assert.Same(compilation.Once(shared), compilation.Once(shared));
+    }
 }
