@@ -28,6 +28,7 @@ internal static class UpstreamCall
         retry?.Budget.RecordRequest();
         var replayable = RetryPolicy.IsReplayable(exchange);
         var started = time.GetTimestamp();
+        var timeout = Grpc.GrpcDeadline.Cap(exchange, route.Timeout);
         var sender = route.SenderFor(exchange);
         var input = new LoadBalancing.BalancingInput(exchange.RequestHeaders, exchange.ClientIp);
         List<Backend>? tried = null;
@@ -45,7 +46,7 @@ internal static class UpstreamCall
 
             exchange.Backend = backend;
             var canRetry = retry is not null && attempt < retry.MaxRetries;
-            var left = route.Timeout - time.GetElapsedTime(started);
+            var left = timeout - time.GetElapsedTime(started);
             var current = new UpstreamAttempt(exchange, route, backend, probe, canRetry && replayable && retry!.Budget.HasRoom(), left, freshConnection: stale is not null);
             exchange.Attempt = current;
             backend.Started();
@@ -62,7 +63,7 @@ internal static class UpstreamCall
             }
 
             var failure = result.Failure;
-            if (failure == UpstreamFailure.StaleConnection && replayable && stale is null && route.Timeout - time.GetElapsedTime(started) > MinimumAttemptTime)
+            if (failure == UpstreamFailure.StaleConnection && replayable && stale is null && timeout - time.GetElapsedTime(started) > MinimumAttemptTime)
             {
                 // The backend closed a kept-alive connection just as it was reused: the request goes once more on a new
                 // connection, as any HTTP client does. Only for requests that cannot do anything twice.
@@ -103,7 +104,7 @@ internal static class UpstreamCall
                     {
                         // Nothing of it reached the client yet: the client is told the backend failed, never given an
                         // empty answer that looks complete.
-                        exchange.Respond(BackendFailure(exchange, route, failure, result));
+                        exchange.Respond(BackendFailure(exchange, timeout, failure, result));
                         return false;
                     }
 
@@ -128,7 +129,7 @@ internal static class UpstreamCall
 
             var retryable = failure == UpstreamFailure.ConnectFailed || replayable;
             var backoff = retry?.Backoff(attempt + 1) ?? TimeSpan.Zero;
-            left = route.Timeout - time.GetElapsedTime(started) - backoff;
+            left = timeout - time.GetElapsedTime(started) - backoff;
             if (canRetry && retryable && left > MinimumAttemptTime && !exchange.Client.Aborted.IsCancellationRequested && retry!.Budget.TryRetry())
             {
                 ResilienceMetrics.Retry(route.RouteId);
@@ -147,7 +148,7 @@ internal static class UpstreamCall
                 continue;
             }
 
-            exchange.Respond(BackendFailure(exchange, route, failure, result));
+            exchange.Respond(BackendFailure(exchange, timeout, failure, result));
             return false;
         }
     }
@@ -205,10 +206,10 @@ internal static class UpstreamCall
         _ => Problems.BadRequest(exchange, AnswerReasons.BadBody, "The request body could not be read."),
     };
 
-    private static Answer BackendFailure(Exchange exchange, UpstreamRoute route, UpstreamFailure failure, in SendResult result) => failure switch
+    private static Answer BackendFailure(Exchange exchange, TimeSpan timeout, UpstreamFailure failure, in SendResult result) => failure switch
     {
         UpstreamFailure.Timeout => Problems.Create(exchange, StatusCodes.Status504GatewayTimeout, AnswerReasons.UpstreamTimeout, "urn:gateway:problem:backend-timeout",
-            "Gateway Timeout", $"The backend did not answer within {route.Timeout.TotalSeconds:0.###} s."),
+            "Gateway Timeout", $"The backend did not answer within {timeout.TotalSeconds:0.###} s."),
         UpstreamFailure.HeldBack => Problems.Create(exchange, result.HeldBackStatus, AnswerReasons.Upstream5xx, "urn:gateway:problem:backend-error",
             Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(result.HeldBackStatus), $"The backend answered {result.HeldBackStatus} on every attempt."),
         _ => Problems.Create(exchange, StatusCodes.Status502BadGateway, ReasonOf(failure, result.Error), "urn:gateway:problem:bad-gateway", "Bad Gateway",

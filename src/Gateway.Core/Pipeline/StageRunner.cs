@@ -159,6 +159,7 @@ internal sealed partial class StageRunner(ILogger logger)
         }
 
         exchange.ResetResponse();
+        answer = Grpc.GrpcAnswers.ForGrpc(exchange, answer);
         client.Status = answer.Status;
         if (answer.Silent)
         {
