@@ -376,6 +376,44 @@ public sealed class ForwardingTests
         }
     }
 
+    [Theory]
+    [InlineData("204 No Content")]
+    [InlineData("304 Not Modified")]
+    public async Task Body_bytes_a_backend_sends_after_a_bodiless_status_never_become_the_next_clients_response(string status)
+    {
+        var served = 0;
+        using var backend = RawBackend.Custom(async socket =>
+        {
+            const string smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Type: text/plain\r\n\r\nPWNED\n";
+            var buffer = new byte[8192];
+            var broken = false;
+            while (await socket.ReceiveAsync(buffer) > 0)
+            {
+                if (Interlocked.Increment(ref served) == 1)
+                {
+                    // A bodiless status that declares a body...
+                    broken = true;
+                    await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: {smuggled.Length}\r\n\r\n"));
+                    continue;
+                }
+
+                // ...and that "body" sent late, in front of the next answer on the same connection: a response of its own.
+                var answer = (broken ? smuggled : "") + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
+                broken = false;
+                await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(answer));
+            }
+        });
+        await using var gateway = await TestGateway.StartAsync(Routes(backend.Url));
+        using (var first = await gateway.Client.GetAsync("/api/users/1"))
+        {
+            Assert.Equal((HttpStatusCode)int.Parse(status[..3], System.Globalization.CultureInfo.InvariantCulture), first.StatusCode);
+        }
+
+        using var second = await gateway.Client.GetAsync("/api/users/2");
+        Assert.Equal("real", await second.Content.ReadAsStringAsync());
+        Assert.Equal(2, backend.Connections);
+    }
+
     [Fact]
     public async Task Redirects_from_the_backend_are_passed_through()
     {

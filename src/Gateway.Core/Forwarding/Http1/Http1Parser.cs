@@ -225,6 +225,13 @@ internal static class Http1Parser
         if (requestWasHead || status is < 200 or 204 or 304)
         {
             framing = BodyFraming.None;
+            if (!requestWasHead && (transferEncoding || contentLength > 0))
+            {
+                // A 1xx, 204 or 304 has no body, yet this one frames one (a 304 may state its representation's length,
+                // but nothing tells that apart from a broken backend's body): whatever bytes follow must never be read as
+                // the next request's response, so the connection is not reused.
+                close = true;
+            }
         }
         else if (transferEncoding)
         {
