@@ -228,17 +228,13 @@ internal static class CacheKeys
     /// <summary>Whether <c>If-None-Match</c> names the stored response's entity tag (weak comparison, RFC 9110 13.1.2).</summary>
     public static bool NoneMatch(StringValues ifNoneMatch, string? etag)
     {
-        if (etag is null)
-        {
-            return false;
-        }
-
-        var opaque = Opaque(etag);
+        var opaque = etag is null ? default : Opaque(etag);
         foreach (var line in ifNoneMatch)
         {
             foreach (var part in (line ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (part == "*" || Opaque(part).SequenceEqual(opaque))
+                // "*" matches any current representation, tagged or not (RFC 9110 13.1.2); a tag only the same tag.
+                if (part == "*" || (etag is not null && Opaque(part).SequenceEqual(opaque)))
                 {
                     return true;
                 }

@@ -105,6 +105,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
     [
         "X-Host", "X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Ssl",
         "X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "Forwarded", "X-Scheme", "X-Url-Scheme", "Front-End-Https", "X-HTTP-Host-Override",
+        "X-Original-URI", "X-Envoy-Original-Path", "X-Proxy-URL", "Base-Url", "X-HTTP-DestinationURL", "X-ARR-SSL", "X-ARR-Log-ID", "Client-IP",
     ];
 
     private static readonly string[] MethodOverrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
@@ -220,6 +221,15 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         if (store.TryStartFill(key, out var pending))
         {
             lookup.Fills = true;
+            if (await FindAsync(exchange, store, key, cancel).ConfigureAwait(false) is { } stored)
+            {
+                // The identical request before this one stored its response and ended its fill between the first look
+                // and this fill's start: serve what it stored rather than ask the backend again.
+                lookup.Fills = false;
+                store.EndFill(key);
+                return Serve(exchange, lookup, stored);
+            }
+
             return true;
         }
 

@@ -76,6 +76,12 @@ internal static class TransformValidator
             Headers(d, rules, path + ".response.set_headers", response.SetHeaders, EditKind.Set, request: false, names);
             Headers(d, rules, path + ".response.add_headers", response.AddHeaders, EditKind.Add, request: false, names);
             HeaderNames(d, rules, path + ".response.remove_headers", response.RemoveHeaders, request: false, names);
+            if ((route.Cache ?? config.Cache) is { Enabled: true } && route.Mock is null
+                && names.FirstOrDefault(n => n.Key.Equals(Caching.CacheStage.StatusHeader, StringComparison.OrdinalIgnoreCase)) is { Key: not null } status)
+            {
+                d.Warning(status.Value, $"this route has a response cache, which writes {Caching.CacheStage.StatusHeader} on every response: the transform's value is replaced by it");
+            }
+
             if ((route.Cors ?? config.Cors) is not null)
             {
                 foreach (var (name, at) in names)

@@ -555,6 +555,33 @@ public sealed class CacheTests
     }
 
     [Fact]
+    public async Task If_none_match_star_is_answered_304_from_a_stored_response_with_or_without_an_etag()
+    {
+        await using var backend = await StartBackendAsync();
+        await using var gateway = await StartAsync(backend);
+        await GetAsync(gateway, "/c/untagged");
+        var star = await GetAsync(gateway, "/c/untagged", ("If-None-Match", "*"));
+        Assert.Equal(HttpStatusCode.NotModified, star.Status);
+        var other = await GetAsync(gateway, "/c/untagged", ("If-None-Match", "\"v9\""));
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Assert.Equal(1, backend.Requests);
+    }
+
+    [Fact]
+    public async Task Back_to_back_identical_requests_are_a_miss_then_hits()
+    {
+        await using var backend = await StartBackendAsync();
+        await using var gateway = await StartAsync(backend);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("MISS", (await GetAsync(gateway, $"/c/seq{i}")).Cache);
+            Assert.Equal("HIT", (await GetAsync(gateway, $"/c/seq{i}")).Cache);
+        }
+
+        Assert.Equal(20, backend.Requests);
+    }
+
+    [Fact]
     public async Task Another_host_spelling_is_another_entry()
     {
         await using var backend = await StartBackendAsync();

@@ -55,22 +55,26 @@ public sealed class TransformConfigTests
     }
 
     [Fact]
-    public void A_backtracking_pattern_and_a_cors_header_set_on_a_cors_route_are_warned_about()
+    public void A_backtracking_pattern_a_header_the_cors_policy_or_the_cache_owns_and_a_claim_without_auth_are_warned_about()
     {
         var result = Load("""
             routes:
               - path: /a
                 backend: http://127.0.0.1:9
                 cors: {allowed_origins: ["https://app.example"]}
+                cache: {enabled: true}
                 transform:
                   request:
                     path_rewrites: [{pattern: '^/(\w)\1', replacement: '/x'}]
                   response:
                     set_headers: {Access-Control-Allow-Origin: "*"}
+                    add_headers: {X-Cache-Status: enabled, X-Claim: "{claim:team}"}
             """);
         Assert.False(result.HasErrors, string.Join('\n', result.Problems));
-        Assert.Contains(result.Warnings, w => w.Path == "routes[0].transform.request.path_rewrites[0].pattern" && w.Message.Contains("backtracking", StringComparison.Ordinal) && w.Line == 7);
+        Assert.Contains(result.Warnings, w => w.Path == "routes[0].transform.request.path_rewrites[0].pattern" && w.Message.Contains("backtracking", StringComparison.Ordinal) && w.Line == 8);
         Assert.Contains(result.Warnings, w => w.Path == "routes[0].transform.response.set_headers.Access-Control-Allow-Origin" && w.Message.Contains("CORS policy", StringComparison.Ordinal));
+        Assert.Contains(result.Warnings, w => w.Path == "routes[0].transform.response.add_headers.X-Cache-Status" && w.Message.Contains("response cache", StringComparison.Ordinal));
+        Assert.Contains(result.Warnings, w => w.Path == "routes[0].transform.response.add_headers.X-Claim" && w.Message.Contains("no auth block", StringComparison.Ordinal));
     }
 
     [Fact]
