@@ -104,7 +104,10 @@ internal static class ClientAddress
             text = text[..text.IndexOf(':', StringComparison.Ordinal)];
         }
 
-        if (IPAddress.TryParse(text, out var parsed))
+        // Only the forms proxies write: four decimal octets, or IPv6 without a zone. The shorthands IPAddress also reads
+        // (127.1, 2130706441, 0x7f.1, octal 0177.0.0.1) are garbage here, as they are in config.
+        if ((text.Contains(':', StringComparison.Ordinal) ? !text.Contains('%', StringComparison.Ordinal) : IsDottedQuad(text))
+            && IPAddress.TryParse(text, out var parsed))
         {
             address = Normalize(parsed)!;
             return true;
@@ -112,5 +115,21 @@ internal static class ClientAddress
 
         address = IPAddress.None;
         return false;
+    }
+
+    private static bool IsDottedQuad(string text)
+    {
+        var parts = 0;
+        foreach (var range in text.AsSpan().Split('.'))
+        {
+            var part = text.AsSpan()[range];
+            if (++parts > 4 || part.Length is 0 or > 3 || (part.Length > 1 && part[0] == '0') || part.ContainsAnyExceptInRange('0', '9')
+                || int.Parse(part, System.Globalization.CultureInfo.InvariantCulture) > 255)
+            {
+                return false;
+            }
+        }
+
+        return parts == 4;
     }
 }

@@ -376,11 +376,10 @@ public sealed class ForwardingTests
         }
     }
 
-    [Theory]
-    [InlineData("204 No Content")]
-    [InlineData("304 Not Modified")]
-    public async Task Body_bytes_a_backend_sends_after_a_bodiless_status_never_become_the_next_clients_response(string status)
+    [Fact]
+    public async Task Body_bytes_a_backend_sends_after_a_204_that_frames_a_body_never_become_the_next_clients_response()
     {
+        const string status = "204 No Content";
         var served = 0;
         using var backend = RawBackend.Custom(async socket =>
         {

@@ -36,6 +36,26 @@ public sealed class IpFilterReviewTests
         Assert.Contains("dotted-decimal", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("10.0.0.1", HttpStatusCode.OK)]
+    [InlineData("0x0a000001", HttpStatusCode.Forbidden)]   // IPAddress reads 10.0.0.1
+    [InlineData("012.0.0.1", HttpStatusCode.Forbidden)]    // octal 10.0.0.1
+    [InlineData("10.1", HttpStatusCode.Forbidden)]         // 10.0.0.1
+    [InlineData("167772161", HttpStatusCode.Forbidden)]    // 10.0.0.1
+    [InlineData("fe80::1%eth0", HttpStatusCode.Forbidden)]
+    public async Task A_forwarded_address_in_a_short_or_odd_form_is_garbage_like_in_config(string forwarded, HttpStatusCode expected)
+    {
+        await using var gateway = await TestGateway.StartAsync("""
+            server: {host: 127.0.0.1, port: 0, trusted_proxies: [127.0.0.1]}
+            routes:
+              - {path: /internal, mock: {status: 200}, ip_filter: {whitelist: [10.0.0.0/8, "fe80::/10"], default_action: deny}}
+            """);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/internal");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwarded);
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+    }
+
     // ---- The warning about a route reopening the global blacklist uses the filter's own IPv4/IPv6 semantics ----------
 
     [Fact]

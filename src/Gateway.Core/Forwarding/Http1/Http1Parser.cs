@@ -225,11 +225,11 @@ internal static class Http1Parser
         if (requestWasHead || status is < 200 or 204 or 304)
         {
             framing = BodyFraming.None;
-            if (!requestWasHead && (transferEncoding || contentLength > 0))
+            if (!requestWasHead && status != 304 && (transferEncoding || contentLength > 0))
             {
-                // A 1xx, 204 or 304 has no body, yet this one frames one (a 304 may state its representation's length,
-                // but nothing tells that apart from a broken backend's body): whatever bytes follow must never be read as
-                // the next request's response, so the connection is not reused.
+                // A 1xx or 204 never frames a body (RFC 9110 8.6, RFC 9112 6.1), yet this one does: a broken backend may
+                // send it after all, and those bytes must never be read as the next request's response, so the connection
+                // is not reused. (A 304 may state the length and coding its 200 would have: that is no sign of a body.)
                 close = true;
             }
         }

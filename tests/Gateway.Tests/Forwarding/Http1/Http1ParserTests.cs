@@ -329,20 +329,22 @@ public sealed class Http1ParserTests
     }
 
     [Theory]
-    [InlineData(204, "Content-Length: 10")]
-    [InlineData(304, "Content-Length: 10")]
-    [InlineData(204, "Transfer-Encoding: chunked")]
-    [InlineData(304, "")]
-    [InlineData(100, "")]
-    [InlineData(103, "Link: </a.css>; rel=preload")]
-    [InlineData(199, "Content-Length: 4")]
-    public void Responses_without_a_body_have_no_framing(int status, string lines)
+    [InlineData(204, "Content-Length: 10", false)]
+    [InlineData(304, "Content-Length: 10", true)]
+    [InlineData(304, "Transfer-Encoding: chunked", true)]
+    [InlineData(204, "Transfer-Encoding: chunked", false)]
+    [InlineData(204, "Content-Length: 0", true)]
+    [InlineData(304, "", true)]
+    [InlineData(100, "", true)]
+    [InlineData(103, "Link: </a.css>; rel=preload", true)]
+    [InlineData(199, "Content-Length: 4", false)]
+    public void Responses_without_a_body_have_no_framing_and_one_that_frames_a_body_ends_its_connection(int status, string lines, bool keepAlive)
     {
         var (ok, head, _, error) = Parse($"HTTP/1.1 {status} X\r\n{(lines.Length > 0 ? lines + "\r\n" : "")}\r\n");
         Assert.True(ok, error);
         Assert.Equal(BodyFraming.None, head.Framing);
         Assert.Equal(status, head.Status);
-        Assert.True(head.KeepAlive);
+        Assert.Equal(keepAlive, head.KeepAlive);
     }
 
     [Theory]
