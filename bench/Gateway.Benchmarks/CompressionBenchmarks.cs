@@ -62,5 +62,5 @@ public class CompressionBenchmarks
     }
 
     [Benchmark]
-    public string? Decide() => CompressionStage.Decide(HttpMethods.Get, 200, _response, 10_000, _acceptEncoding, _policy).Coding?.Name;
+    public string? Decide() => CompressionStage.Decide(200, _response, 10_000, _acceptEncoding, _policy).Coding?.Name;
 }

@@ -11,10 +11,10 @@ namespace Gateway.Compression;
 /// </summary>
 internal static class AcceptEncoding
 {
-    /// <summary>At most this many characters of the header are read; what is beyond is ignored (real clients send under 100).</summary>
+    /// <summary>At most this many characters of the header are read; a longer header gets no coding (real clients send under 100).</summary>
     public const int MaxChars = 2048;
 
-    /// <summary>At most this many list elements are read.</summary>
+    /// <summary>At most this many list elements are read; a longer list gets no coding.</summary>
     public const int MaxElements = 32;
 
     private const int Unset = -1;
@@ -43,13 +43,15 @@ internal static class AcceptEncoding
             }
 
             var rest = value.AsSpan();
-            if (rest.Length > MaxChars - chars)
+            chars += rest.Length;
+            if (chars > MaxChars)
             {
-                rest = rest[..(MaxChars - chars)];
+                // A list cut short could have lost a refusal ("gzip;q=0" cut to "gzip", or dropped while "*" counts):
+                // a header past the bounds gets the body as it is.
+                return null;
             }
 
-            chars += rest.Length;
-            while (rest.Length > 0 && elements < MaxElements)
+            while (rest.Length > 0)
             {
                 var comma = rest.IndexOf(',');
                 var element = comma < 0 ? rest : rest[..comma];
@@ -60,7 +62,11 @@ internal static class AcceptEncoding
                     continue;
                 }
 
-                elements++;
+                if (++elements > MaxElements)
+                {
+                    return null;
+                }
+
                 if (!TryParse(element, out var coding, out var weight))
                 {
                     continue;
@@ -85,11 +91,6 @@ internal static class AcceptEncoding
                         }
                     }
                 }
-            }
-
-            if (chars >= MaxChars || elements >= MaxElements)
-            {
-                break;
             }
         }
 

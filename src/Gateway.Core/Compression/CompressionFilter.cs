@@ -6,12 +6,14 @@ namespace Gateway.Compression;
 /// Encodes one response body as it passes: bytes are encoded as the sender writes them, and a sender's flush (one per
 /// read from the backend) flushes the encoder too, so a streamed body keeps streaming. The encoded bytes go on to the
 /// client as the encoder emits them. The encoder's last block is written only when the body ended whole; a body cut
-/// short is discarded without it, so no client can take a truncated body for a complete one.
+/// short is discarded without it, so no client can take a truncated body for a complete one. The place in the
+/// <see cref="EncoderBudget"/> that the response side took for it is given back once the body is complete or discarded.
 /// </summary>
-internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding) : ResponseBodyFilter
+internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding, EncoderBudget? budget = null) : ResponseBodyFilter
 {
     private Sink? _sink;
     private Stream? _encoder;
+    private EncoderBudget? _budget = budget;
 
     public ContentCoding Coding => coding;
 
@@ -26,11 +28,20 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
     {
         if (_encoder is not { } encoder)
         {
+            ReturnBudget();
             return;
         }
 
         _encoder = null;
-        await encoder.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await encoder.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            ReturnBudget();
+        }
+
         await _sink!.FlushAsync(cancel).ConfigureAwait(false);
         exchange.ResponseBytes = _sink.Written;
         _sink.Dispose();
@@ -38,6 +49,7 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
 
     public override void Discard()
     {
+        ReturnBudget();
         if (_sink is not { } sink)
         {
             return;
@@ -58,6 +70,8 @@ internal sealed class CompressionFilter(Exchange exchange, ContentCoding coding)
             }
         }
     }
+
+    private void ReturnBudget() => Interlocked.Exchange(ref _budget, null)?.Return();
 
     /// <summary>What the sender writes to: the encoder's input.</summary>
     private sealed class Front(CompressionFilter filter) : WriteOnlyStream

@@ -190,8 +190,9 @@ internal sealed partial class StageRunner(ILogger logger)
             headers[name] = answer.HeaderValue;
         }
 
-        if (answer.Body.Length > 0)
+        if (answer.Body.Length > 0 || answer.Status is >= 200 and not (204 or 304))
         {
+            // Also when empty: a body of known length 0 is sent as such, never taken for a stream (compression skips it).
             client.ResponseContentLength = answer.Body.Length;
         }
 

@@ -11,8 +11,15 @@ internal static class VaryHeader
     public static void Add(IHeaderDictionary response, string name)
     {
         var vary = response[HeaderNames.Vary];
+        var empty = 0;
         foreach (var value in vary)
         {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                empty++;
+                continue;
+            }
+
             foreach (var range in value.AsSpan().Split(','))
             {
                 var part = value.AsSpan()[range].Trim();
@@ -21,6 +28,12 @@ internal static class VaryHeader
                     return;
                 }
             }
+        }
+
+        if (empty > 0)
+        {
+            // An empty Vary (a backend's "Vary:") names nothing: dropped rather than sent as an empty list element.
+            vary = new StringValues([.. vary.Where(v => !string.IsNullOrWhiteSpace(v))]);
         }
 
         response[HeaderNames.Vary] = vary.Count == 0 ? name : StringValues.Concat(vary, name);

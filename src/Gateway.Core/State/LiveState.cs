@@ -72,6 +72,9 @@ internal sealed class LiveState : IAsyncDisposable
 
     public Registry<BackendKey, Backend> Backends { get; }
 
+    /// <summary>The response encoders alive now, bounded by <c>compression.max_concurrent</c>.</summary>
+    public Compression.EncoderBudget CompressionEncoders { get; } = new();
+
     public Registry<(string Url, int TimeoutMs), RedisConnection> RedisConnections { get; }
 
     public Registry<JwksKey, JwksKeySource> JwksSources { get; }

@@ -46,4 +46,12 @@ public sealed class AcceptEncodingTests
         Assert.Null(AcceptEncoding.Choose(new StringValues([.. Enumerable.Repeat("a", AcceptEncoding.MaxElements), "gzip"])));
         Assert.Equal("gzip", AcceptEncoding.Choose(new StringValues([.. Enumerable.Repeat("a", AcceptEncoding.MaxElements - 1), "gzip"]))?.Name);
     }
+
+    [Fact]
+    public void A_header_past_its_bounds_gets_no_coding_whatever_it_accepts_within_them()
+    {
+        Assert.Null(AcceptEncoding.Choose(new StringValues(["gzip", .. Enumerable.Repeat("a", AcceptEncoding.MaxElements)])));
+        Assert.Null(AcceptEncoding.Choose(new StringValues("*, " + new string(' ', AcceptEncoding.MaxChars))));
+        Assert.Equal("gzip", AcceptEncoding.Choose(new StringValues("gzip," + new string(' ', AcceptEncoding.MaxChars - 5)))?.Name);
+    }
 }

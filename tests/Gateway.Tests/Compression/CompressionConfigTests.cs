@@ -71,4 +71,30 @@ public sealed class CompressionConfigTests
         var error = Assert.Single(result.Errors);
         Assert.Contains("min_bytes", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Whole_types_that_hold_compressed_formats_are_warned_about_by_name()
+    {
+        var result = Load("""
+            compression: {types: [application/*, text/*, IMAGE/*]}
+            routes:
+              - {path: /a, mock: {status: 200}}
+            """);
+        Assert.Empty(result.Errors);
+        Assert.Equal(["compression.types[0]", "compression.types[2]"], result.Warnings.Select(w => w.Path));
+        Assert.Contains("application/zip", result.Warnings.First().Message, StringComparison.Ordinal);
+        Assert.Contains("image/png", result.Warnings.Last().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Max_concurrent_is_global_and_at_least_one()
+    {
+        var result = Load("""
+            compression: {max_concurrent: 0}
+            routes:
+              - {path: /a, mock: {status: 200}, compression: {max_concurrent: 10}}
+            """);
+        Assert.Equal(["compression.max_concurrent", "routes[0].compression.max_concurrent"], result.Errors.Select(e => e.Path));
+        Assert.Equal(256, Load("compression: {}\nroutes:\n  - {path: /a, mock: {status: 200}}\n").Config!.Compression!.MaxConcurrent);
+    }
 }
