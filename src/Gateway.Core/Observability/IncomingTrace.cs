@@ -41,7 +41,8 @@ internal readonly record struct IncomingTrace(ActivityContext Parent, bool Defer
             return b3;
         }
 
-        return ParseMultiB3(headers[B3TraceId], headers[B3SpanId], headers[B3Sampled], headers[B3Flags]);
+        // (The other X-B3 headers are looked up only when a trace id came: most requests carry none.)
+        return headers[B3TraceId] is { Count: > 0 } traceId ? ParseMultiB3(traceId, headers[B3SpanId], headers[B3Sampled], headers[B3Flags]) : default;
     }
 
     private const string B3TraceId = "X-B3-TraceId";
