@@ -10,7 +10,7 @@ namespace Gateway.Benchmarks;
 
 /// <summary>
 /// What tracing adds to a request: the whole stage list (a mock route, no access line) with tracing off, with
-/// <c>sample_rate: 0.1</c> and with every request sampled, for requests that start a trace (no traceparent: the rate
+/// <c>sample_rate: 0</c> (no request sampled), <c>0.1</c> and with every request sampled, for requests that start a trace (no traceparent: the rate
 /// decides). A sampled request's server span is exported in batches to a loopback port nothing listens on, as an
 /// unreachable collector would take them; the client spans of forwarded requests come on top (one per attempt).
 /// </summary>
@@ -25,6 +25,7 @@ public class TracingBenchmarks
 
     private LiveState _state = null!;
     private RuntimeConfig _off = null!;
+    private RuntimeConfig _none = null!;
     private RuntimeConfig _tenth = null!;
     private RuntimeConfig _all = null!;
     private IHeaderDictionary _headers = null!;
@@ -35,6 +36,7 @@ public class TracingBenchmarks
     {
         _state = new LiveState(TimeProvider.System, null);
         _off = Compile("");
+        _none = Compile(Tracing(0));
         _tenth = Compile(Tracing(0.1));
         _all = Compile(Tracing(1));
         _state.Commit(_all);
@@ -66,6 +68,10 @@ public class TracingBenchmarks
 
     [Benchmark(Baseline = true)]
     public ValueTask TracingOff() => _runner.RunAsync(NewExchange(_off));
+
+    /// <summary>What a request that is not sampled pays: reading its headers for a parent, and the sampler.</summary>
+    [Benchmark]
+    public ValueTask SampleRateZero() => _runner.RunAsync(NewExchange(_none));
 
     [Benchmark]
     public ValueTask SampleRateTenth() => _runner.RunAsync(NewExchange(_tenth));

@@ -355,5 +355,47 @@ public sealed class TracingTests : IDisposable
         Assert.Equal($"00-{trace.ToHexString()}-{Convert.ToHexStringLower(client.SpanId.Span)}-01", echo.Header("traceparent"));
     }
 
+    [Fact]
+    public async Task A_reload_turns_tracing_on_and_off_and_changes_the_rate()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var directory = Directory.CreateTempSubdirectory("gateway-tracing-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "gateway.yaml");
+            string Config(string tracing) => "server: {host: 127.0.0.1, port: 0}\nadmin: {host: 127.0.0.1, port: 0}\n" + tracing
+                + $"routes:\n  - {{path: /r, backend: \"{backend.Url}\"}}\n";
+            File.WriteAllText(path, Config(""));
+            await using var gateway = await TestGateway.StartFromFileAsync(path);
+            async Task<ActivityTraceId> RootAsync()
+            {
+                var traceParent = (await GetAsync(gateway.Client, "/r")).Header("traceparent")!;
+                return ActivityTraceId.CreateFromString(traceParent.AsSpan(3, 32));
+            }
+
+            var before = await RootAsync();
+
+            File.WriteAllText(path, Config(Tracing(1)));
+            Assert.True(gateway.Host.Reload("test").Applied);
+            var traced = await RootAsync();
+            Assert.Equal(2, (await _spans.TraceAsync(traced, 2)).Length);
+
+            File.WriteAllText(path, Config(Tracing(0)));
+            Assert.True(gateway.Host.Reload("test").Applied);
+            var unsampled = await RootAsync();
+
+            File.WriteAllText(path, Config(""));
+            Assert.True(gateway.Host.Reload("test").Applied);
+            var after = await RootAsync();
+
+            // (Checked once the traced request's spans have ended: the others have none.)
+            Assert.All(new[] { before, unsampled, after }, trace => Assert.Empty(_spans.Ended(trace)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static string Attribute(IEnumerable<KeyValue> attributes, string key) => attributes.Single(a => a.Key == key).Value.StringValue;
 }
