@@ -29,7 +29,7 @@ internal readonly record struct IncomingTrace(ActivityContext Parent, bool Defer
         if (traceParent.Count == 1 && TraceContext.TryParse(traceParent[0], out _, out _))
         {
             var value = traceParent[0]!.AsSpan();
-            var flags = value[54] is '1' or '3' or '5' or '7' or '9' or 'b' or 'd' or 'f' ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+            var flags = IsSampled(traceParent[0]!) ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
             var state = headers.TraceState;
             var traceState = state.Count == 1 && state[0]!.Length <= MaxTraceState ? state[0] : null;
             return new IncomingTrace(new ActivityContext(ActivityTraceId.CreateFromString(value.Slice(3, 32)), ActivitySpanId.CreateFromString(value.Slice(36, 16)),
@@ -44,6 +44,9 @@ internal readonly record struct IncomingTrace(ActivityContext Parent, bool Defer
         // (The other X-B3 headers are looked up only when a trace id came: most requests carry none.)
         return headers[B3TraceId] is { Count: > 0 } traceId ? ParseMultiB3(traceId, headers[B3SpanId], headers[B3Sampled], headers[B3Flags]) : default;
     }
+
+    /// <summary>Whether a well-formed traceparent has its sampled flag (the lowest bit of its flags) set.</summary>
+    public static bool IsSampled(string traceParent) => traceParent[54] is '1' or '3' or '5' or '7' or '9' or 'b' or 'd' or 'f';
 
     private const string B3TraceId = "X-B3-TraceId";
     private const string B3SpanId = "X-B3-SpanId";

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using Gateway.Pipeline;
-using OpenTelemetry.Trace;
 
 namespace Gateway.Observability;
 
 /// <summary>The tracing stage's policy: the exporter its spans go to and the sampler that decides which requests have any.</summary>
-internal sealed record TracingPolicy(TraceExport Export, Sampler Sampler, double SampleRate);
+internal sealed record TracingPolicy(TraceExport Export, TraceSampler Sampler);
 
 /// <summary>
 /// Traces (<c>observability.tracing</c>): decides whether a request is sampled (parent-based: a client's trace keeps
@@ -26,23 +25,31 @@ internal sealed class TracingStage : Stage<TracingPolicy>
         }
 
         var export = compilation.State.TraceExports.GetOrAdd(TraceExportKey.From(tracing), static key => new TraceExport(key));
-        return new TracingPolicy(export, new ParentBasedSampler(new TraceIdRatioBasedSampler(tracing.SampleRate)), tracing.SampleRate);
+        return new TracingPolicy(export, new TraceSampler(tracing.SampleRate));
     }
 
     protected override ValueTask<bool> Request(Exchange exchange, TracingPolicy policy)
     {
+        if (exchange.Trace.Continued)
+        {
+            // A valid traceparent (the first stage has parsed it): its own decision stands, read without parsing it again.
+            if (IncomingTrace.IsSampled(exchange.RequestHeaders.TraceParent[0]!))
+            {
+                exchange.Tracing = RequestTrace.Start(exchange, policy.Export.Source, IncomingTrace.Read(exchange.RequestHeaders));
+            }
+
+            return Next;
+        }
+
         var incoming = IncomingTrace.Read(exchange.RequestHeaders);
-        var traceId = incoming.HasParent ? incoming.Parent.TraceId : ActivityTraceId.CreateFromString(exchange.Trace.TraceId);
-        var decision = policy.Sampler.ShouldSample(new SamplingParameters(incoming.HasParent && !incoming.Deferred ? incoming.Parent : default, traceId,
-            exchange.Method, ActivityKind.Server));
-        if (decision.Decision == SamplingDecision.RecordAndSample)
+        if (policy.Sampler.Samples(incoming, exchange.Trace.TraceId))
         {
             exchange.Tracing = RequestTrace.Start(exchange, policy.Export.Source, incoming);
         }
-        else if (incoming.HasParent && !exchange.Trace.Continued)
+        else if (incoming.HasParent)
         {
             // A B3 trace goes on in W3C's words: its trace id, the gateway's span id, not sampled.
-            exchange.Trace = TraceContext.Of(traceId, ActivitySpanId.CreateRandom(), sampled: false, continued: false);
+            exchange.Trace = TraceContext.Of(incoming.Parent.TraceId, ActivitySpanId.CreateRandom(), sampled: false, continued: false);
         }
 
         return Next;
@@ -50,5 +57,5 @@ internal sealed class TracingStage : Stage<TracingPolicy>
 
     protected override void Completed(Exchange exchange, TracingPolicy policy) => exchange.Tracing?.Completed(exchange);
 
-    protected override string? Describe(TracingPolicy policy) => $"tracing(sample_rate={policy.SampleRate:0.###})";
+    protected override string? Describe(TracingPolicy policy) => $"tracing(sample_rate={policy.Sampler.Rate:0.###})";
 }
