@@ -65,10 +65,10 @@ public class PipelineBenchmarks
     public int ResolveRoute() => Routing.RouteResolver.Resolve(_config, NewExchange()).Status;
 
     [Benchmark]
-    public void AccessLogLine() => _accessLog.Write(_done);
+    public void AccessLogLine() => _accessLog.Write(_done, LogRedaction.Default);
 
     [Benchmark]
-    public void AccessLogTextLine() => _textAccessLog.Write(_done);
+    public void AccessLogTextLine() => _textAccessLog.Write(_done, LogRedaction.Default);
 
     /// <summary>A codec that keeps nothing: what the stages cost on their own.</summary>
     /// <summary>A codec that sends nothing anywhere; it keeps the response headers (in the dictionary given, if any).</summary>

@@ -111,7 +111,7 @@ internal sealed record AdminConfig
     public string? Persist { get; init; }
 }
 
-internal sealed record LoggingConfig
+internal sealed partial record LoggingConfig
 {
     [KnownValues("trace", "debug", "info", "warn", "error", "critical", "none")] public string Level { get; init; } = "info";
     [KnownValues("json", "text")] public string Format { get; init; } = "json";

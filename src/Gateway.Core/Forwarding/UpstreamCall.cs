@@ -32,6 +32,7 @@ internal static class UpstreamCall
         var sender = route.SenderFor(exchange);
         var input = new LoadBalancing.BalancingInput(exchange.RequestHeaders, exchange.ClientIp);
         List<Backend>? tried = null;
+        var resends = 0;
         Backend? stale = null;
         var staleProbe = false;
         for (var attempt = 0; ; attempt++)
@@ -50,8 +51,10 @@ internal static class UpstreamCall
             var current = new UpstreamAttempt(exchange, route, backend, probe, canRetry && replayable && retry!.Budget.HasRoom(), left, freshConnection: stale is not null);
             exchange.Attempt = current;
             backend.Started();
+            var span = exchange.Tracing?.AttemptStarted(exchange, backend, resends++);
             var sent = time.GetTimestamp();
-            SendResult result;
+            // (What a sender that throws leaves for the attempt's span: the attempt failed.)
+            var result = new SendResult(UpstreamFailure.Reset);
             try
             {
                 result = await sender.SendAsync(exchange, current).ConfigureAwait(false);
@@ -60,6 +63,7 @@ internal static class UpstreamCall
             {
                 exchange.UpstreamTicks += time.GetTimestamp() - sent;
                 exchange.Attempt = null;
+                Observability.RequestTrace.AttemptEnded(span, AttemptStatus(exchange, result), result.Failure);
             }
 
             var failure = result.Failure;
@@ -183,6 +187,14 @@ internal static class UpstreamCall
 
         return (null, false);
     }
+
+    /// <summary>The status the backend answered this attempt with, or 0 when it gave none.</summary>
+    private static int AttemptStatus(Exchange exchange, in SendResult result) => result.Failure switch
+    {
+        UpstreamFailure.None or UpstreamFailure.ResponseBodyFailed => exchange.Client.Status,
+        UpstreamFailure.HeldBack => result.HeldBackStatus,
+        _ => 0,
+    };
 
     private static int StatusOf(UpstreamFailure failure) => failure == UpstreamFailure.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
 

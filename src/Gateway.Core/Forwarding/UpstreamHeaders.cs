@@ -17,7 +17,8 @@ internal interface IUpstreamHeaderSink
 /// <summary>
 /// The headers a backend receives, in one place for every sender and the offline verbs: hop-by-hop headers and
 /// those named in Connection dropped; Host replaced by the backend's unless the route preserves it; X-Forwarded-*,
-/// X-Request-Id and traceparent set by the gateway; client-address headers (X-Real-IP and kin) only from trusted
+/// X-Request-Id and traceparent set by the gateway (tracestate kept only with the client's valid traceparent, and
+/// like baggage only within its size bound); client-address headers (X-Real-IP and kin) only from trusted
 /// proxies; identity headers only from the gateway; what the route's <see cref="UpstreamShape"/> keeps at the
 /// gateway dropped; then the route's request transform (<see cref="Exchange.RequestEdits"/>: removed, set and added
 /// headers, applied to what the rules above left, the gateway's own headers included); then what authentication
@@ -32,6 +33,7 @@ internal static class UpstreamHeaders
         GatewayOwned,
         Forwarded,
         TraceState,
+        Baggage,
         Authorization,
         Cookie,
     }
@@ -47,6 +49,7 @@ internal static class UpstreamHeaders
         ["traceparent"] = Rule.GatewayOwned,
         [ForwardedHeaders.Forwarded] = Rule.Forwarded,
         ["tracestate"] = Rule.TraceState,
+        ["baggage"] = Rule.Baggage,
         [HeaderNames.Authorization] = Rule.Authorization,
         [HeaderNames.Cookie] = Rule.Cookie,
     }).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -82,7 +85,8 @@ internal static class UpstreamHeaders
                     Rule.Host => !shape.PreserveHost || host is not null,
                     Rule.GatewayOwned => false,
                     Rule.Forwarded => !trusted,
-                    Rule.TraceState => !exchange.Trace.Continued,
+                    Rule.TraceState => !exchange.Trace.Continued || TotalLength(values) > Observability.IncomingTrace.MaxTraceState,
+                    Rule.Baggage => TotalLength(values) > MaxBaggage,
                     Rule.Authorization => shape.DropAuthorization,
                     _ => false,
                 };
@@ -148,6 +152,20 @@ internal static class UpstreamHeaders
                 sink.Add(name, value);
             }
         }
+    }
+
+    /// <summary>The longest <c>baggage</c> passed on (W3C Baggage: at least 8192 bytes are propagated); a longer one is dropped whole.</summary>
+    internal const int MaxBaggage = 8192;
+
+    private static int TotalLength(StringValues values)
+    {
+        var total = 0;
+        foreach (var value in values)
+        {
+            total += value?.Length ?? 0;
+        }
+
+        return total;
     }
 
     /// <summary>A header that passed the gateway's rules, as the route's transform has it: removed, kept for its set value, or noted as present.</summary>

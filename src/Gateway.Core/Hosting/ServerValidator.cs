@@ -76,6 +76,22 @@ internal static class ServerValidator
         {
             ValidationRules.InRange(d, "logging.sample.success_ratio", sample.SuccessRatio, 0, 1);
         }
+
+        if (logging.Redact is { } redact)
+        {
+            for (var i = 0; i < redact.Headers.Count; i++)
+            {
+                ValidationRules.HeaderName(d, $"logging.redact.headers[{i}]", redact.Headers[i]);
+            }
+
+            for (var i = 0; i < redact.Query.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(redact.Query[i]))
+                {
+                    d.Error($"logging.redact.query[{i}]", "must name a query parameter");
+                }
+            }
+        }
     }
 
     private static void ListenHost(ConfigDiagnostics d, string path, string host)

@@ -58,7 +58,7 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
     private static readonly SearchValues<char> Plain = SearchValues.Create(
         " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
-    public void Write(Exchange exchange)
+    public void Write(Exchange exchange, LogRedaction redaction)
     {
         var logging = exchange.Config.Source.Logging;
         if (!logging.AccessLog)
@@ -68,7 +68,8 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
 
         var client = exchange.Client;
         var status = client.Status;
-        if (status < 400 && logging.Sample is { SuccessRatio: < 1 } sample && Random.Shared.NextDouble() >= sample.SuccessRatio)
+        // Sampling thins successes only: every 4xx and 5xx, and every response cut short, keeps its line.
+        if (status < 400 && !exchange.ResponseCut && logging.Sample is { SuccessRatio: < 1 } sample && Random.Shared.NextDouble() >= sample.SuccessRatio)
         {
             return;
         }
@@ -86,17 +87,17 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         ReadOnlySpan<char> clientIp = ipLength < 0 ? [] : ip[..ipLength];
         if (text)
         {
-            WriteText(buffer, exchange, measures, clientIp, ipLength >= 0);
+            WriteText(buffer, exchange, redaction, measures, clientIp, ipLength >= 0);
         }
         else
         {
-            WriteJson(buffer, exchange, measures, clientIp, ipLength >= 0);
+            WriteJson(buffer, exchange, redaction, measures, clientIp, ipLength >= 0);
         }
 
         sink.WriteLine(buffer.WrittenSpan);
     }
 
-    private void WriteJson(ArrayBufferWriter<byte> buffer, Exchange exchange, in Measures measures, ReadOnlySpan<char> clientIp, bool hasClientIp)
+    private void WriteJson(ArrayBufferWriter<byte> buffer, Exchange exchange, LogRedaction redaction, in Measures measures, ReadOnlySpan<char> clientIp, bool hasClientIp)
     {
         var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         writer.Reset(buffer);
@@ -117,7 +118,7 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         }
 
         writer.WriteString(Method, exchange.Method);
-        writer.WriteString(Path, LoggedPath(exchange));
+        writer.WriteString(Path, LoggedPath(exchange, redaction));
         WriteNullable(writer, Route, exchange.Route?.Id);
         WriteNullable(writer, BackendName, exchange.Backend?.Name);
         writer.WriteNumber(Status, status);
@@ -134,15 +135,15 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         writer.WriteNumber(BytesIn, measures.BytesIn);
         writer.WriteNumber(BytesOut, measures.BytesOut);
         WriteNullable(writer, User, exchange.User);
-        WriteClientValue(writer, Host, HostOf(exchange));
+        WriteClientValue(writer, Host, HostOf(exchange, redaction));
         writer.WriteString(Protocol, exchange.Protocol);
-        WriteClientValue(writer, UserAgent, UserAgentOf(exchange));
+        WriteClientValue(writer, UserAgent, UserAgentOf(exchange, redaction));
         WriteNullable(writer, Reason, exchange.Reason);
         writer.WriteEndObject();
         writer.Flush();
     }
 
-    private void WriteText(ArrayBufferWriter<byte> buffer, Exchange exchange, in Measures measures, ReadOnlySpan<char> clientIp, bool hasClientIp)
+    private void WriteText(ArrayBufferWriter<byte> buffer, Exchange exchange, LogRedaction redaction, in Measures measures, ReadOnlySpan<char> clientIp, bool hasClientIp)
     {
         LogTime.Format24(time.GetUtcNow().UtcDateTime, buffer.GetSpan(LogTime.Length));
         buffer.Advance(LogTime.Length);
@@ -161,7 +162,7 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         }
 
         TextField(buffer, " method="u8, exchange.Method);
-        TextField(buffer, " path="u8, LoggedPath(exchange));
+        TextField(buffer, " path="u8, LoggedPath(exchange, redaction));
         TextField(buffer, " route="u8, exchange.Route?.Id);
         TextField(buffer, " backend="u8, exchange.Backend?.Name);
         TextNumber(buffer, " status="u8, status);
@@ -178,17 +179,23 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         TextNumber(buffer, " bytes_in="u8, measures.BytesIn);
         TextNumber(buffer, " bytes_out="u8, measures.BytesOut);
         TextField(buffer, " user="u8, exchange.User);
-        TextClientValue(buffer, " host="u8, HostOf(exchange));
+        TextClientValue(buffer, " host="u8, HostOf(exchange, redaction));
         TextField(buffer, " protocol="u8, exchange.Protocol);
-        TextClientValue(buffer, " user_agent="u8, UserAgentOf(exchange));
+        TextClientValue(buffer, " user_agent="u8, UserAgentOf(exchange, redaction));
         TextField(buffer, " reason="u8, exchange.Reason);
     }
 
     /// <summary>The <c>Host</c> header (HTTP/2's <c>:authority</c>) as sent, or null when there was none.</summary>
-    private static string? HostOf(Exchange exchange) => exchange.Authority is { Length: > 0 } host ? host : null;
+    private static string? HostOf(Exchange exchange, LogRedaction redaction) =>
+        exchange.Authority is not { Length: > 0 } host ? null : redaction.HidesHost ? LogRedaction.Mask : host;
 
-    private static string? UserAgentOf(Exchange exchange)
+    private static string? UserAgentOf(Exchange exchange, LogRedaction redaction)
     {
+        if (redaction.HidesUserAgent)
+        {
+            return exchange.RequestHeaders.UserAgent.Count == 0 ? null : LogRedaction.Mask;
+        }
+
         var values = exchange.RequestHeaders.UserAgent;
         return values.Count switch
         {
@@ -211,8 +218,8 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         return value.AsSpan(0, cut);
     }
 
-    private static string LoggedPath(Exchange exchange) =>
-        exchange.Query.Length <= 1 ? exchange.Path : exchange.Path + RedactQuery(exchange.Query);
+    private static string LoggedPath(Exchange exchange, LogRedaction redaction) =>
+        exchange.Query.Length <= 1 ? exchange.Path : exchange.Path + RedactQuery(exchange.Query, redaction.Query);
 
     /// <summary>Microseconds as milliseconds with up to three decimals (<c>12.345</c>, <c>0.5</c>, <c>3</c>), without floating-point formatting.</summary>
     private static void WriteMilliseconds(Utf8JsonWriter writer, JsonEncodedText name, long microseconds)
@@ -378,20 +385,27 @@ internal sealed class AccessLog(LogSink sink, TimeProvider time, bool text = fal
         buffer.Advance(6);
     }
 
-    /// <summary><c>?a=1&amp;b</c> becomes <c>?a=***&amp;b</c>: names stay, values never reach the log.</summary>
-    internal static string RedactQuery(string query)
+    /// <summary>
+    /// <c>?a=1&amp;b</c> becomes <c>?a=***&amp;b</c>: names stay, values never reach the log. A parameter named in
+    /// <paramref name="dropped"/> (as sent, or percent-decoded) is left out whole; when nothing is left, so is the '?'.
+    /// </summary>
+    internal static string RedactQuery(string query, IReadOnlySet<string> dropped)
     {
         var parts = query[1..].Split('&');
-        for (var i = 0; i < parts.Length; i++)
+        var kept = new List<string>(parts.Length);
+        foreach (var part in parts)
         {
-            var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
-            if (equals >= 0)
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            var name = equals >= 0 ? part[..equals] : part;
+            if (dropped.Count > 0 && (dropped.Contains(name) || dropped.Contains(Uri.UnescapeDataString(name.Replace('+', ' ')))))
             {
-                parts[i] = parts[i][..(equals + 1)] + "***";
+                continue;
             }
+
+            kept.Add(equals >= 0 ? part[..(equals + 1)] + LogRedaction.Mask : part);
         }
 
-        return "?" + string.Join('&', parts);
+        return kept.Count == 0 ? "" : "?" + string.Join('&', kept);
     }
 
     /// <summary>The numbers of one line, taken once for either format.</summary>

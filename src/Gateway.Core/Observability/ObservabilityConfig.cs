@@ -25,9 +25,17 @@ internal sealed record MetricsConfig
 internal sealed record TracingConfig
 {
     public bool Enabled { get; init; }
+
+    /// <summary>Where spans go: the collector's OTLP address (gRPC: <c>http://host:4317</c>; HTTP: <c>http://host:4318</c>, <c>/v1/traces</c> added when no path is given).</summary>
     public string? OtlpEndpoint { get; init; }
+
+    /// <summary>How spans are sent to <see cref="OtlpEndpoint"/> (gRPC by default, as the earlier gateway did).</summary>
+    [KnownValues("grpc", "http/protobuf")] public string Protocol { get; init; } = "grpc";
+
     public string ServiceName { get; init; } = "gateway";
     public string? ServiceVersion { get; init; }
+
+    /// <summary>The share of new traces recorded; a request that continues a trace follows its parent's decision.</summary>
     public double SampleRate { get; init; } = 1.0;
 }
 

@@ -83,6 +83,9 @@ internal sealed class Exchange
 
     public TraceContext Trace { get; set; }
 
+    /// <summary>The spans of this request when tracing sampled it (null otherwise: no span is made).</summary>
+    public Observability.RequestTrace? Tracing { get; set; }
+
     /// <summary>The client's address under the trusted-proxy rules.</summary>
     public IPAddress? ClientIp { get; set; }
 

@@ -27,6 +27,7 @@ internal static class GatewayFeatures
     [
         new ServerFeature(),          // server, admin and logging keys
         new RequestContextStage(),    // request id + trace + client address + access log
+        new TracingStage(),           // sampling; the server span (client spans per attempt in the forward stage)
         new LimitsStage(),            // URI, header and body limits; framing
         new RouteMatchStage(),        // normalization, route match, 400/404/405
         new IpFilterStage(),          // whitelist / blacklist on the client address, 403
@@ -39,7 +40,7 @@ internal static class GatewayFeatures
         new TransformStage(),         // request headers, path rewrites, query edits; response headers
         new HealthCheckFeature(),     // active and passive health
         new ResilienceFeature(),      // circuit breakers and retries
-        new ObservabilityFeature(),   // metrics, tracing, SLOs
+        new ObservabilityFeature(),   // metrics, SLOs
         new HotReloadFeature(),       // hot_reload
         new TlsFeature(),             // (not supported yet: refuses to start)
         new ForwardStage(),           // mock answer, or balance + breaker + retry + timeout + forward

@@ -3,8 +3,8 @@ using Gateway.Logging;
 
 namespace Gateway.Pipeline;
 
-/// <summary>The request-context stage's policy: where the access line goes (null offline).</summary>
-internal sealed record RequestContextPolicy(AccessLog? AccessLog);
+/// <summary>The request-context stage's policy: where the access line goes (null offline), and what it leaves out.</summary>
+internal sealed record RequestContextPolicy(AccessLog? AccessLog, LogRedaction Redaction);
 
 /// <summary>
 /// First stage: the request id (the client's when it is a sane token, otherwise new), the trace context, the
@@ -15,7 +15,8 @@ internal sealed class RequestContextStage : Stage<RequestContextPolicy>
 {
     public override StageScope Scope => StageScope.Request;
 
-    protected override RequestContextPolicy CompilePolicy(StageCompilation compilation) => new(compilation.State.AccessLog);
+    protected override RequestContextPolicy CompilePolicy(StageCompilation compilation) =>
+        new(compilation.State.AccessLog, LogRedaction.For(compilation.Config));
 
     protected override ValueTask<bool> Request(Exchange exchange, RequestContextPolicy policy)
     {
@@ -29,5 +30,5 @@ internal sealed class RequestContextStage : Stage<RequestContextPolicy>
     protected override void Response(Exchange exchange, RequestContextPolicy policy) =>
         exchange.Client.ResponseHeaders[RequestIds.HeaderName] = exchange.RequestId;
 
-    protected override void Completed(Exchange exchange, RequestContextPolicy policy) => policy.AccessLog?.Write(exchange);
+    protected override void Completed(Exchange exchange, RequestContextPolicy policy) => policy.AccessLog?.Write(exchange, policy.Redaction);
 }

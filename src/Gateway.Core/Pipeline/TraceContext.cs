@@ -18,7 +18,7 @@ internal readonly struct TraceContext
     /// <summary>The traceparent to send to the backend (<c>00-{trace id}-{the gateway's span id}-{flags}</c>): one string per request.</summary>
     public string TraceParent { get; }
 
-    /// <summary>True when the client sent a valid traceparent that this trace continues.</summary>
+    /// <summary>True when the client sent a valid traceparent that this trace continues (its tracestate then goes on too).</summary>
     public bool Continued { get; }
 
     /// <summary>The 32 hex digits of the trace id, without a string of their own.</summary>
@@ -50,6 +50,24 @@ internal readonly struct TraceContext
 
             ActivitySpanId.CreateRandom().CopyTo(random[..8]);
             Convert.TryToHexStringLower(random[..8], text.Slice(36, 16), out _);
+        });
+        return new TraceContext(parent, continued);
+    }
+
+    /// <summary>The traceparent that names <paramref name="spanId"/> as the backend's parent (a span the gateway records).</summary>
+    public static TraceContext Of(ActivityTraceId traceId, ActivitySpanId spanId, bool sampled, bool continued)
+    {
+        var parent = string.Create(55, (traceId, spanId, sampled), static (text, ids) =>
+        {
+            "00-".CopyTo(text);
+            Span<byte> bytes = stackalloc byte[16];
+            ids.traceId.CopyTo(bytes);
+            Convert.TryToHexStringLower(bytes, text.Slice(3, 32), out _);
+            text[35] = '-';
+            ids.spanId.CopyTo(bytes[..8]);
+            Convert.TryToHexStringLower(bytes[..8], text.Slice(36, 16), out _);
+            text[52] = '-';
+            (ids.sampled ? "01" : "00").CopyTo(text[53..]);
         });
         return new TraceContext(parent, continued);
     }

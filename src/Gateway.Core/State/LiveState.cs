@@ -39,6 +39,7 @@ internal sealed class LiveState : IAsyncDisposable
         RedisRateLimits = new Registry<RedisLimitKey, RedisRateLimitStore>();
         RetryBudgets = new Registry<(string Route, double Ratio), Resilience.RetryBudget>();
         ResponseCaches = new Registry<Caching.CacheStoreKey, Caching.ResponseCacheStore>();
+        TraceExports = new Registry<Observability.TraceExportKey, Observability.TraceExport>(RetireLater);
         HealthChecks = offline ? null : new HealthChecker(time, Loggers.CreateLogger("Gateway.Health"));
     }
 
@@ -91,6 +92,13 @@ internal sealed class LiveState : IAsyncDisposable
     /// <summary>Response caches by scope (the global cache, or a route's own) and bounds: a reload that keeps them keeps their entries.</summary>
     public Registry<Caching.CacheStoreKey, Caching.ResponseCacheStore> ResponseCaches { get; }
 
+    /// <summary>
+    /// Span exporters by endpoint, protocol and service: a reload that keeps them keeps batching into the same one.
+    /// One that a reload no longer names still takes the spans of requests in flight on the old snapshot for the grace
+    /// period, then sends what it holds and closes.
+    /// </summary>
+    public Registry<Observability.TraceExportKey, Observability.TraceExport> TraceExports { get; }
+
     /// <summary>Active health checks of every live backend (null offline).</summary>
     public HealthChecker? HealthChecks { get; }
 
@@ -106,6 +114,7 @@ internal sealed class LiveState : IAsyncDisposable
         RedisRateLimits.Commit();
         RetryBudgets.Commit();
         ResponseCaches.Commit();
+        TraceExports.Commit();
         RedisConnections.Commit();
         JwksSources.Commit();
         ApiKeyStores.Commit();
@@ -124,6 +133,7 @@ internal sealed class LiveState : IAsyncDisposable
         JwksSources.Abandon();
         ApiKeyStores.Abandon();
         RateLimits.Abandon();
+        TraceExports.Abandon();
     }
 
     private void RetireLater(object value)
@@ -176,6 +186,7 @@ internal sealed class LiveState : IAsyncDisposable
         RedisConnections.RetireAll();
         JwksSources.RetireAll();
         ApiKeyStores.RetireAll();
+        TraceExports.RetireAll();
         List<(object Value, ITimer Timer)> pending;
         lock (_gate)
         {

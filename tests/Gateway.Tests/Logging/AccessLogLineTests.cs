@@ -134,7 +134,7 @@ public sealed class AccessLogLineTests
         await new StageRunner(NullLogger.Instance).RunAsync(exchange);
         var output = new MemoryStream();
         var sink = new LogSink(output);
-        new AccessLog(sink, TimeProvider.System, text).Write(exchange);
+        new AccessLog(sink, TimeProvider.System, text).Write(exchange, Gateway.Logging.LogRedaction.Default);
         await sink.DisposeAsync();
         return Encoding.UTF8.GetString(output.ToArray());
     }
