@@ -15,6 +15,8 @@ internal sealed class CachePolicy
 {
     public required string RouteId { get; init; }
 
+    public required CacheMetrics Metrics { get; init; }
+
     public required CacheConfig Config { get; init; }
 
     public required ResponseCacheStore Store { get; init; }
@@ -139,6 +141,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         return new CachePolicy
         {
             RouteId = compilation.Route!.Id,
+            Metrics = state.Metrics.Cache,
             Config = config,
             Store = store,
             Statuses = config.CacheableStatusCodes.Where(s => s is not (206 or 304)).ToFrozenSet(),
@@ -363,7 +366,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             return;
         }
 
-        CacheMetrics.Request(policy.RouteId, lookup.Result switch { "HIT" => "hit", "MISS" => "miss", _ => "bypass" });
+        policy.Metrics.Request(policy.RouteId, lookup.Result switch { "HIT" => "hit", "MISS" => "miss", _ => "bypass" });
         var key = lookup.Key;
         if (key is null)
         {

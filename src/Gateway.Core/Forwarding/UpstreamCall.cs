@@ -98,7 +98,7 @@ internal static class UpstreamCall
                 {
                     // The answer's head was recorded; then the backend failed inside its body.
                     current.RecordLateFailure();
-                    ResilienceMetrics.Error(backend.Name, failure.Label());
+                    route.Metrics.Error(backend.Name, failure.Label());
                     if (!exchange.Client.ResponseStarted)
                     {
                         // Nothing of it reached the client yet: the client is told the backend failed, never given an
@@ -119,7 +119,7 @@ internal static class UpstreamCall
                 return false;
             }
 
-            ResilienceMetrics.Error(backend.Name, failure.Label());
+            route.Metrics.Error(backend.Name, failure.Label());
             if (exchange.Client.ResponseStarted)
             {
                 exchange.ResponseCut = true;
@@ -131,7 +131,7 @@ internal static class UpstreamCall
             left = route.Timeout - time.GetElapsedTime(started) - backoff;
             if (canRetry && retryable && left > MinimumAttemptTime && !exchange.Client.Aborted.IsCancellationRequested && retry!.Budget.TryRetry())
             {
-                ResilienceMetrics.Retry(route.RouteId);
+                route.Metrics.Retry(route.RouteId);
                 (tried ??= []).Add(backend);
                 exchange.ResetResponse();
                 try

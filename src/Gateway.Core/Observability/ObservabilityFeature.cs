@@ -3,15 +3,13 @@ using Gateway.Pipeline;
 
 namespace Gateway.Observability;
 
-/// <summary>Metrics, traces and SLOs. Not served by this build yet (trace context is still propagated).</summary>
+/// <summary>Observability keys (metrics and SLOs are the <see cref="Metrics.MetricsStage"/>'s). Tracing is not served by this build yet (trace context is still propagated).</summary>
 internal sealed class ObservabilityFeature : Feature
 {
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory) => ObservabilityValidator.Validate(config, diagnostics);
 
     public override IEnumerable<UnenforcedKey> NotEnforced =>
     [
-        new("observability.metrics", "no metrics are served", c => c.Observability?.Metrics is { Enabled: true }, null),
         new("observability.tracing", "no spans are exported (traceparent is still propagated)", c => c.Observability?.Tracing is { Enabled: true }, null),
-        new("slo", "the route's error budget is not tracked", null, r => r.Slo is not null),
     ];
 }

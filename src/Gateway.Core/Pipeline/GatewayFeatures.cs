@@ -8,6 +8,7 @@ using Gateway.Health;
 using Gateway.Hosting;
 using Gateway.IpFiltering;
 using Gateway.Observability;
+using Gateway.Observability.Metrics;
 using Gateway.RateLimiting;
 using Gateway.Resilience;
 using Gateway.Routing;
@@ -27,6 +28,7 @@ internal static class GatewayFeatures
     [
         new ServerFeature(),          // server, admin and logging keys
         new RequestContextStage(),    // request id + trace + client address + access log
+        new MetricsStage(),           // requests counted once each; the public scrape path; SLO events
         new LimitsStage(),            // URI, header and body limits; framing
         new RouteMatchStage(),        // normalization, route match, 400/404/405
         new IpFilterStage(),          // whitelist / blacklist on the client address, 403
