@@ -133,7 +133,7 @@ internal sealed class PrometheusExporter : IDisposable
         {
             Owner = owner;
             Kind = KindOf(instrument);
-            Name = PrometheusNames.Of(instrument.Name, instrument.Unit, Kind is InstrumentKind.Counter or InstrumentKind.ObservedCounter);
+            Name = PrometheusNames.Of(instrument.Name, instrument.Unit, Kind is InstrumentKind.Counter or InstrumentKind.ObservedCounter, Kind == InstrumentKind.Histogram);
             Help = string.IsNullOrEmpty(instrument.Description) ? instrument.Name : instrument.Description;
             _bounds = Kind == InstrumentKind.Histogram ? BucketsOf(instrument) : [];
             var buckets = _bounds.Length + 1;

@@ -9,8 +9,10 @@ internal static class PrometheusNames
     /// <summary>
     /// The exported name: characters Prometheus does not allow become <c>_</c>, the unit is appended when the name does
     /// not already end with it (<c>s</c> as <c>_seconds</c>, <c>By</c> as <c>_bytes</c>), and counters end in <c>_total</c>.
+    /// A gauge or counter whose name ends like a histogram's series (<c>dotnet.assembly.count</c>) gets <c>_value</c>
+    /// appended, so that no reader takes it for part of a histogram (promtool refuses it otherwise).
     /// </summary>
-    public static string Of(string instrument, string? unit, bool counter)
+    public static string Of(string instrument, string? unit, bool counter, bool histogram)
     {
         var name = Sanitize(instrument);
         var suffix = unit switch
@@ -23,6 +25,11 @@ internal static class PrometheusNames
         if (suffix is not null && !name.EndsWith(suffix, StringComparison.Ordinal) && !name.Contains(suffix + "_", StringComparison.Ordinal))
         {
             name += suffix;
+        }
+
+        if (!histogram && (name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal) || name.EndsWith("_bucket", StringComparison.Ordinal)))
+        {
+            name += "_value";
         }
 
         if (counter && !name.EndsWith("_total", StringComparison.Ordinal))

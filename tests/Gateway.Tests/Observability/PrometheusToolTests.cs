@@ -1,0 +1,81 @@
+using System.Net;
+
+namespace Gateway.Tests.Observability;
+
+/// <summary>The real Prometheus checks the gateway's output and the alert rules, and scrapes a running gateway.</summary>
+public sealed class PrometheusToolTests
+{
+    [SkippableFact]
+    public async Task Promtool_accepts_the_metrics_output()
+    {
+        PrometheusTools.Require("promtool");
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            observability:
+              metrics: {enabled: true}
+            circuit_breaker: {failure_threshold: 5, success_threshold: 1, timeout_secs: 30}
+            routes:
+              - {id: api, path: "/api/*rest", backend: "{{{backend.Url}}}", slo: {latency_ms: 250, target: 0.999}}
+              - {id: mock, path: /mock, mock: {status: 204}}
+            """);
+        await gateway.Client.GetAsync("/api/a");
+        await gateway.Client.GetAsync("/mock");
+        await gateway.Client.GetAsync("/missing");
+
+        foreach (var text in new[] { await gateway.Admin.GetStringAsync("/metrics"), await gateway.Client.GetStringAsync("/metrics") })
+        {
+            var (exitCode, output) = await PrometheusTools.RunAsync("promtool", ["check", "metrics"], text);
+            Assert.True(exitCode == 0, output);
+            Assert.Contains("gateway_requests_total{route=\"api\",method=\"GET\",status=\"200\"} 1", text, StringComparison.Ordinal);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Promtool_accepts_the_alert_rules()
+    {
+        PrometheusTools.Require("promtool");
+        var rules = Path.Combine(Paths.Repository, "deploy", "prometheus", "alerts.yml");
+        var (exitCode, output) = await PrometheusTools.RunAsync("promtool", ["check", "rules", rules]);
+        Assert.True(exitCode == 0, output);
+        foreach (var alert in new[] { "GatewayHighErrorRatio", "GatewayHighP99Latency", "GatewayCircuitBreakerOpen", "GatewaySloFastBurn", "GatewaySloSlowBurn", "GatewayConfigReloadFailing" })
+        {
+            Assert.Contains(alert, output + await File.ReadAllTextAsync(rules), StringComparison.Ordinal);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_real_prometheus_scrapes_the_gateway()
+    {
+        PrometheusTools.Require("prometheus");
+        await using var gateway = await TestGateway.StartAsync("""
+            routes:
+              - {id: scraped, path: /hello, mock: {status: 200, body: hi}}
+            """);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/hello")).StatusCode);
+        }
+
+        await using var prometheus = await PrometheusServer.StartAsync(gateway.Host.AdminPort, "/metrics");
+        var value = 0.0;
+        for (var i = 0; i < 300 && value < 5; i++)
+        {
+            var result = await prometheus.QueryAsync("gateway_requests_total{route=\"scraped\",status=\"200\"}");
+            if (result.Length == 1)
+            {
+                Assert.Equal("GET", result[0].GetProperty("metric").GetProperty("method").GetString());
+                Assert.Equal("gateway", result[0].GetProperty("metric").GetProperty("job").GetString());
+                value = double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (value < 5)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(5, value);
+        var up = await prometheus.QueryAsync("up{job=\"gateway\"}");
+        Assert.Equal("1", Assert.Single(up).GetProperty("value")[1].GetString());
+    }
+}
