@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Configuration;
 using Gateway.Pipeline;
 using Gateway.Routing;
@@ -27,24 +26,7 @@ internal sealed class MetricsStage : Stage<MetricsPolicy>
 
     public override void Validate(GatewayConfig config, ConfigDiagnostics diagnostics, string baseDirectory)
     {
-        for (var i = 0; i < config.Routes.Count; i++)
-        {
-            if (config.Routes[i].Slo is not { } slo)
-            {
-                continue;
-            }
-
-            if (!(slo.Target > 0 && slo.Target < 1))
-            {
-                diagnostics.Error($"routes[{i}].slo.target", $"must be between 0 and 1, both excluded (got {slo.Target.ToString(CultureInfo.InvariantCulture)}); 0.999 is 99.9 % good requests");
-            }
-
-            if (!(slo.LatencyMs > 0))
-            {
-                diagnostics.Error($"routes[{i}].slo.latency_ms", $"must be greater than 0 (got {slo.LatencyMs.ToString(CultureInfo.InvariantCulture)})");
-            }
-        }
-
+        // Routes that the public scrape path shadows (the SLO keys are checked with the route, by RouteValidator).
         if (config.Observability?.Metrics is not { Enabled: true, Path: var path } || !path.StartsWith('/'))
         {
             return;
