@@ -33,6 +33,9 @@ internal sealed class GatewayMetrics
         Http1Refusals = meter.CreateCounter<long>("gateway_http1_refused_total",
             description: "Requests the HTTP/1.1 codec refused before any stage saw them, by status.");
         ConfigReloads = meter.CreateCounter<long>("gateway_config_reloads_total", description: "Config reloads, by result (success, failure).");
+        // Both series exist from the start, so that increase() sees the first failed reload.
+        ConfigReloads.Add(0, new KeyValuePair<string, object?>("result", "success"));
+        ConfigReloads.Add(0, new KeyValuePair<string, object?>("result", "failure"));
         meter.CreateObservableGauge("gateway_config_last_reload_success_timestamp_seconds", () => Interlocked.Read(ref _lastReloadSuccess),
             unit: "s", description: "When the config was last loaded successfully (Unix time).");
     }
