@@ -163,17 +163,43 @@ public sealed class MetricsFunctionalTests
     public async Task Runtime_kestrel_and_http_client_meters_are_exported()
     {
         await using var backend = await TestBackend.StartEchoAsync();
-        // An h2c backend goes through HttpClient (the own HTTP/1.1 client serves plain HTTP/1.1 backends).
+        // Without the own HTTP/1.1 client the request goes through HttpClient (YARP), whose meter is exported.
         await using var gateway = await TestGateway.StartAsync($$$"""
             routes:
-              - {id: a, path: /a, backend: "{{{backend.Url}}}", backend_protocol: http1}
-            """);
-        await gateway.Client.GetAsync("/a");
+              - {id: a, path: /a, backend: "{{{backend.Url}}}"}
+            """, http1FastPath: false);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/a")).StatusCode);
         var samples = await MetricsText.ScrapeAsync(gateway);
         Assert.Contains(samples, s => s.Name == "dotnet_gc_heap_total_allocated_bytes_total");
         Assert.Contains(samples, s => s.Name == "dotnet_process_cpu_time_seconds_total");
         Assert.Contains(samples, s => s.Name.StartsWith("kestrel_", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.Name == "http_client_request_duration_seconds_count");
         Assert.Contains(samples, s => s.Name == "gateway_active_connections");
+    }
+
+    [Fact]
+    public async Task Http2_requests_are_counted_like_http1_ones()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$$"""
+            server: {host: 127.0.0.1, port: 0, http2: true}
+            routes:
+              - {id: h2, path: "/h2/*rest", backend: "{{{backend.Url}}}"}
+            """);
+        using var client = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await client.GetAsync($"http://127.0.0.1:{gateway.Port}/h2/{i}");
+            Assert.Equal(HttpVersion.Version20, response.Version);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"http://127.0.0.1:{gateway.Port}/other")).StatusCode);
+        var samples = await MetricsText.ScrapeAsync(gateway);
+        Assert.Equal(3, Single(samples.Named("gateway_requests_total"), "h2", "GET", "200").Value);
+        Assert.Equal(1, Single(samples.Named("gateway_requests_total"), "unmatched", "GET", "404").Value);
+        Assert.Equal(3, samples.Named("gateway_backend_requests_total").Single().Value);
+        Assert.Equal(3, samples.Named("gateway_request_duration_seconds_count").Single(s => s["route"] == "h2").Value);
     }
 
     [Fact]
