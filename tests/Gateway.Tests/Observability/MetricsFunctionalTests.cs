@@ -146,6 +146,8 @@ public sealed class MetricsFunctionalTests
         var samples = MetricsText.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(1, samples.Named("gateway_requests_total").Single(s => s["route"] == "a").Value);
         Assert.Equal(HttpStatusCode.NotFound, (await on.Client.GetAsync("/metrics")).StatusCode);
+        var lines = await on.LogLinesAsync(l => l.Any(x => x.Contains(" started: ", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.Contains(" started: ", StringComparison.Ordinal) && l.Contains("public_metrics", StringComparison.Ordinal));
     }
 
     [Fact]
