@@ -140,6 +140,33 @@ public sealed class MetricsUnitTests
     }
 
     [Fact]
+    public async Task Recording_a_request_and_an_attempt_allocates_nothing_once_the_series_exist()
+    {
+        await using var state = new Gateway.State.LiveState(TimeProvider.System, null);
+        var metrics = state.Metrics;
+        var slo = new SloTracker(new SloKey("api", 250, 0.999), TimeProvider.System);
+        void Record()
+        {
+            metrics.Requests.Request("api", StatusTags.Method("GET"), 200, 0.004, 128, 2048);
+            metrics.Requests.Request("api", StatusTags.Method("BREW"), 503, 0.2, 0, 100);
+            metrics.Backends.Attempt("api", "http://10.0.0.7:8080", 200, 0.003);
+            metrics.Slo.Record(slo, slo.IsGood(200, 0.004), new KeyValuePair<string, object?>("route", "api"));
+        }
+
+        Record();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            Record();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var samples = MetricsText.Parse(System.Text.Encoding.UTF8.GetString(state.Exporter!.Scrape()));
+        Assert.Equal(1001, samples.Named("gateway_requests_total").Single(s => s["method"] == "GET").Value);
+        Assert.Equal(1001, samples.Named("gateway_requests_total").Single(s => s["method"] == "_OTHER").Value);
+    }
+
+    [Fact]
     public void Tags_in_another_order_are_the_same_series()
     {
         var table = new SeriesTable<object>(_ => new object());
