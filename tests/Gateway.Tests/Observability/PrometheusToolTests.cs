@@ -14,19 +14,34 @@ public sealed class PrometheusToolTests
             observability:
               metrics: {enabled: true}
             circuit_breaker: {failure_threshold: 5, success_threshold: 1, timeout_secs: 30}
+            auth:
+              api_key: {header: X-Api-Key, keys: {sk_test_key_00000000001: alice}}
             routes:
-              - {id: api, path: "/api/*rest", backend: "{{{backend.Url}}}", slo: {latency_ms: 250, target: 0.999}}
-              - {id: mock, path: /mock, mock: {status: 204}}
+              - {id: api, path: "/api/*rest", backend: "{{{backend.Url}}}", slo: {latency_ms: 250, target: 0.999}, cache: {enabled: true, ttl_secs: 60}}
+              - {id: mock, path: /mock, mock: {status: 204}, rate_limit: [{dimension: ip, requests: 1, window_secs: 60}]}
+              - {id: keyed, path: /keyed, mock: {status: 200}, auth: {required: true, methods: [apikey]}}
+              - {id: dead, path: /dead, backend: "http://127.0.0.1:{{{RawBackend.ClosedPort()}}}", retry: {max_retries: 1, initial_backoff_ms: 1}}
             """);
+        // Every family with series: requests, attempts, errors, retries, breaker transitions, auth, rate limits, cache.
+        await gateway.Client.GetAsync("/api/a");
         await gateway.Client.GetAsync("/api/a");
         await gateway.Client.GetAsync("/mock");
+        await gateway.Client.GetAsync("/mock");
+        await gateway.Client.GetAsync("/keyed");
         await gateway.Client.GetAsync("/missing");
+        for (var i = 0; i < 6; i++)
+        {
+            await gateway.Client.GetAsync("/dead");
+        }
 
         foreach (var text in new[] { await gateway.Admin.GetStringAsync("/metrics"), await gateway.Client.GetStringAsync("/metrics") })
         {
             var (exitCode, output) = await PrometheusTools.RunAsync("promtool", ["check", "metrics"], text);
             Assert.True(exitCode == 0, output);
-            Assert.Contains("gateway_requests_total{route=\"api\",method=\"GET\",status=\"200\"} 1", text, StringComparison.Ordinal);
+            Assert.Contains("gateway_requests_total{route=\"api\",method=\"GET\",status=\"200\"} 2", text, StringComparison.Ordinal);
+            Assert.Contains("gateway_circuit_breaker_transitions_total{", text, StringComparison.Ordinal);
+            Assert.Contains("gateway_rate_limit_exceeded_total{", text, StringComparison.Ordinal);
+            Assert.Contains("gateway_auth_failures_total{", text, StringComparison.Ordinal);
         }
     }
 
