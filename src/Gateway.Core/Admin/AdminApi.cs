@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Admin;
 
 /// <summary>
-/// The admin listener's endpoints. <c>/healthz</c> and <c>/readyz</c> are open; every other path needs
+/// The admin listener's endpoints. <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> are open; every other path needs
 /// <c>Authorization: Bearer &lt;admin.token&gt;</c> when a token is configured (compared in constant time). Without a
 /// token the listener is bound to loopback only (see <see cref="GatewayHost"/>).
 /// </summary>

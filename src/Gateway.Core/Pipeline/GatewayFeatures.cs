@@ -41,7 +41,7 @@ internal static class GatewayFeatures
         new TransformStage(),         // request headers, path rewrites, query edits; response headers
         new HealthCheckFeature(),     // active and passive health
         new ResilienceFeature(),      // circuit breakers and retries
-        new ObservabilityFeature(),   // metrics, tracing, SLOs
+        new ObservabilityFeature(),   // tracing (metrics and SLOs are the metrics stage's)
         new HotReloadFeature(),       // hot_reload
         new TlsFeature(),             // (not supported yet: refuses to start)
         new ForwardStage(),           // mock answer, or balance + breaker + retry + timeout + forward
