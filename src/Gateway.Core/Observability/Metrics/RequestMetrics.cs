@@ -6,7 +6,7 @@ namespace Gateway.Observability.Metrics;
 /// <summary>The per-request instruments: count, duration and sizes by route, client connections on the public listener.</summary>
 internal sealed class RequestMetrics(Meter meter)
 {
-    /// <summary>The route label of requests that matched no route (404, and answers before routing such as 400).</summary>
+    /// <summary>The route label of requests no route took (404, 405, and answers before routing such as 414).</summary>
     public const string Unmatched = "unmatched";
 
     private readonly Counter<long> _requests = meter.CreateCounter<long>("gateway_requests_total", description: "Requests answered, by route, method and status.");
