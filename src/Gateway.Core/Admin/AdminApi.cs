@@ -9,11 +9,11 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Admin;
 
 /// <summary>
-/// The admin listener's endpoints. <c>/healthz</c> and <c>/readyz</c> are open; every other path needs
+/// The admin listener's endpoints. <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> are open; every other path needs
 /// <c>Authorization: Bearer &lt;admin.token&gt;</c> when a token is configured (compared in constant time). Without a
 /// token the listener is bound to loopback only (see <see cref="GatewayHost"/>).
 /// </summary>
-internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, string? token)
+internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, Observability.Metrics.PrometheusExporter? exporter, string? token)
 {
     /// <summary>The most an admin request body may carry.</summary>
     public const long MaxBodyBytes = 4 * 1024 * 1024;
@@ -35,10 +35,10 @@ internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, str
                     : Json(context, StatusCodes.Status503ServiceUnavailable, lifecycle.IsDraining ? """{"status":"draining"}""" : """{"status":"starting"}""");
         }
 
-        if (path == "/metrics")
+        if (path == "/metrics" && exporter is not null)
         {
-            // Open like /healthz once it exists; until then say plainly that it does not.
-            return Problem(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "Metrics are not served by this version yet.");
+            // Open like /healthz (SPEC section 4): Prometheus scrapes without the admin token.
+            return MetricsAsync(context, exporter);
         }
 
         if (_tokenHash is null && !FromThisMachine(context))
@@ -68,6 +68,22 @@ internal sealed class AdminApi(Lifecycle lifecycle, ConfigReloader reloader, str
         }
 
         return Problem(context, StatusCodes.Status404NotFound, "urn:gateway:problem:not-found", "Not Found", "No admin endpoint at this path.");
+    }
+
+    private static Task MetricsAsync(HttpContext context, Observability.Metrics.PrometheusExporter exporter)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "GET, HEAD";
+            return Problem(context, StatusCodes.Status405MethodNotAllowed, "urn:gateway:problem:method-not-allowed", "Method Not Allowed", "Scrape metrics with GET.");
+        }
+
+        var body = exporter.Scrape();
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = Observability.Metrics.PrometheusExporter.ContentType;
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.Body.WriteAsync(body).AsTask();
     }
 
     private async Task ReloadAsync(HttpContext context)

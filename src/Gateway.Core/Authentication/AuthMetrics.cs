@@ -2,23 +2,21 @@ using System.Diagnostics.Metrics;
 
 namespace Gateway.Authentication;
 
-/// <summary>Authentication attempts and failures by method and reason (exported by the observability work).</summary>
-internal static class AuthMetrics
+/// <summary>Authentication attempts and failures by method and reason.</summary>
+internal sealed class AuthMetrics(Meter meter)
 {
-    public static readonly Meter Meter = new("Gateway.Authentication");
+    private readonly Counter<long> _attempts = meter.CreateCounter<long>("gateway_auth_attempts_total", description: "Authentication attempts by method and result.");
+    private readonly Counter<long> _failures = meter.CreateCounter<long>("gateway_auth_failures_total", description: "Authentication failures by method and reason.");
 
-    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("gateway_auth_attempts_total", description: "Authentication attempts by method and result.");
-    private static readonly Counter<long> Failures = Meter.CreateCounter<long>("gateway_auth_failures_total", description: "Authentication failures by method and reason.");
+    public void Success(string method) =>
+        _attempts.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("result", "success"));
 
-    public static void Success(string method) =>
-        Attempts.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("result", "success"));
+    public void Forbidden(string method) =>
+        _failures.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("reason", "forbidden"));
 
-    public static void Forbidden(string method) =>
-        Failures.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("reason", "forbidden"));
-
-    public static void Failure(string method, string reason)
+    public void Failure(string method, string reason)
     {
-        Attempts.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("result", "failure"));
-        Failures.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("reason", reason));
+        _attempts.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("result", "failure"));
+        _failures.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("reason", reason));
     }
 }

@@ -18,6 +18,7 @@ internal sealed class AuthServices
     public AuthServices(AuthConfig? config, LiveState state)
     {
         var logger = state.Loggers.CreateLogger("Gateway.Authentication");
+        Metrics = state.Metrics.Auth;
         IdentityHeaders = new IdentityHeaders(config?.IdentityHeaders);
         if (config?.Jwt is { } jwt)
         {
@@ -47,6 +48,9 @@ internal sealed class AuthServices
             ApiKey = new ApiKeyAuthenticator(apiKey, store);
         }
     }
+
+    /// <summary>Where attempts and failures are counted.</summary>
+    public AuthMetrics Metrics { get; }
 
     public JwtAuthenticator? Jwt { get; }
 

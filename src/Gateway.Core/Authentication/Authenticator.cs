@@ -50,7 +50,7 @@ internal static class Authenticator
 
         if (duplicated is not null)
         {
-            AuthMetrics.Failure(duplicated, "duplicated");
+            services.Metrics.Failure(duplicated, "duplicated");
             return new AuthDecision(StatusCodes.Status401Unauthorized, null,
                 AuthResult.Invalid("duplicated", "A credential was sent more than once; send it once."),
                 policy.Challenge.Replace("Bearer realm=\"gateway\"", "Bearer realm=\"gateway\", error=\"invalid_request\"", StringComparison.Ordinal));
@@ -63,7 +63,7 @@ internal static class Authenticator
                 return new AuthDecision(StatusCodes.Status200OK, null, null, null);
             }
 
-            AuthMetrics.Failure(policy.AllowJwt ? JwtAuthenticator.MethodName : ApiKeyAuthenticator.MethodName, "missing");
+            services.Metrics.Failure(policy.AllowJwt ? JwtAuthenticator.MethodName : ApiKeyAuthenticator.MethodName, "missing");
             return new AuthDecision(StatusCodes.Status401Unauthorized, null,
                 AuthResult.Invalid("missing", "This route needs credentials: " + Needed(policy) + "."), policy.Challenge);
         }
@@ -78,7 +78,7 @@ internal static class Authenticator
             var result = credential.Method == JwtAuthenticator.MethodName
                 ? await services.Jwt!.AuthenticateAsync(credential.Value, offline).ConfigureAwait(false)
                 : await services.ApiKey!.AuthenticateAsync(credential.Value, offline).ConfigureAwait(false);
-            var verified = Record(credential.Method, result);
+            var verified = Record(services.Metrics, credential.Method, result);
             if (verified is null)
             {
                 if (result.Outcome == AuthOutcome.Unavailable)
@@ -100,7 +100,7 @@ internal static class Authenticator
             }
             else if (identity.Subject is null || !string.Equals(identity.Subject, verified.Subject, StringComparison.Ordinal))
             {
-                AuthMetrics.Failure(credential.Method, "conflicting");
+                services.Metrics.Failure(credential.Method, "conflicting");
                 refused ??= AuthResult.Invalid("conflicting", "The request carries credentials of different callers; send one caller's.");
             }
         }
@@ -146,15 +146,15 @@ internal static class Authenticator
         found[count++] = new Presented(method, value);
     }
 
-    private static Identity? Record(string method, AuthResult result)
+    private static Identity? Record(AuthMetrics metrics, string method, AuthResult result)
     {
         if (result.Outcome == AuthOutcome.Success)
         {
-            AuthMetrics.Success(method);
+            metrics.Success(method);
             return result.Identity;
         }
 
-        AuthMetrics.Failure(method, result.Reason);
+        metrics.Failure(method, result.Reason);
         return null;
     }
 

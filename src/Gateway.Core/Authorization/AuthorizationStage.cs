@@ -33,7 +33,7 @@ internal sealed class AuthorizationStage : Stage<AuthPolicy>
 
         if (Authorizer.Refusal(policy, identity) is { } refusal)
         {
-            AuthMetrics.Forbidden(identity.Method);
+            policy.Services.Metrics.Forbidden(identity.Method);
             return Problems.Create(exchange, StatusCodes.Status403Forbidden, refusal.Reason, "urn:gateway:problem:forbidden", "Forbidden", refusal.Detail);
         }
 

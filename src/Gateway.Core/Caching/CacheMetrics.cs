@@ -2,18 +2,16 @@ using System.Diagnostics.Metrics;
 
 namespace Gateway.Caching;
 
-/// <summary>Cache lookups by route and result (<c>hit</c>, <c>miss</c>, <c>bypass</c>), exported by the observability work.</summary>
-internal static class CacheMetrics
+/// <summary>Cache lookups by route and result (<c>hit</c>, <c>miss</c>, <c>bypass</c>).</summary>
+internal sealed class CacheMetrics(Meter meter)
 {
-    public static readonly Meter Meter = new("Gateway.Cache");
+    private readonly Counter<long> _requests = meter.CreateCounter<long>("gateway_cache_requests_total", description: "Requests on cached routes, by route and cache result.");
 
-    private static readonly Counter<long> Requests = Meter.CreateCounter<long>("gateway_cache_requests_total", description: "Requests on cached routes, by route and cache result.");
-
-    public static void Request(string route, string result)
+    public void Request(string route, string result)
     {
-        if (Requests.Enabled)
+        if (_requests.Enabled)
         {
-            Requests.Add(1, new("route", route), new("result", result));
+            _requests.Add(1, new("route", route), new("result", result));
         }
     }
 }

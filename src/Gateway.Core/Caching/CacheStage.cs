@@ -26,6 +26,8 @@ internal sealed class CachePolicy
     /// </summary>
     public required string Fingerprint { get; init; }
 
+    public required CacheMetrics Metrics { get; init; }
+
     public required CacheConfig Config { get; init; }
 
     public required ResponseCacheStore Store { get; init; }
@@ -159,6 +161,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
         {
             RouteId = compilation.Route!.Id,
             Fingerprint = FingerprintOf(route, config, compilation.Config.Server),
+            Metrics = state.Metrics.Cache,
             Config = config,
             Store = store,
             Statuses = config.CacheableStatusCodes.Where(s => s is not (206 or 304)).ToFrozenSet(),
@@ -390,7 +393,7 @@ internal sealed partial class CacheStage : Stage<CachePolicy>
             return;
         }
 
-        CacheMetrics.Request(policy.RouteId, lookup.Result switch { "HIT" => "hit", "MISS" => "miss", _ => "bypass" });
+        policy.Metrics.Request(policy.RouteId, lookup.Result switch { "HIT" => "hit", "MISS" => "miss", _ => "bypass" });
         var key = lookup.Key;
         if (key is null)
         {

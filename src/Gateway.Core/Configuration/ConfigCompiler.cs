@@ -37,7 +37,7 @@ internal static class ConfigCompiler
         var routes = new CompiledRoute[config.Routes.Count];
         for (var i = 0; i < routes.Length; i++)
         {
-            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i], logger);
+            routes[i] = CompileRoute(config, config.Routes[i], i, ids[i], logger, state.Metrics.RouteConditionTimeouts);
         }
 
         AssignRanks(routes);
@@ -133,7 +133,7 @@ internal static class ConfigCompiler
         }
     }
 
-    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id, ILogger logger)
+    private static CompiledRoute CompileRoute(GatewayConfig config, RouteConfig route, int index, string id, ILogger logger, System.Diagnostics.Metrics.Counter<long> timeouts)
     {
         RoutePattern.TryParse(route.Path, out var pattern, out _);
         string[]? methods = null;
@@ -145,8 +145,8 @@ internal static class ConfigCompiler
         var conditions = new RouteConditions(
             methods,
             route.Hosts is { Count: > 0 } hosts ? new HostCondition(hosts) : null,
-            CompileConditions(route.Headers, id, logger),
-            CompileConditions(route.Query, id, logger));
+            CompileConditions(route.Headers, id, logger, timeouts),
+            CompileConditions(route.Query, id, logger, timeouts));
 
         RouteUnavailable? unavailable = null;
         foreach (var feature in GatewayFeatures.All)
@@ -177,7 +177,7 @@ internal static class ConfigCompiler
         return Microsoft.AspNetCore.Http.HttpMethods.GetCanonicalizedValue(upper);
     }
 
-    private static ValueCondition[] CompileConditions(Dictionary<string, MatchCondition>? conditions, string routeId, ILogger logger)
+    private static ValueCondition[] CompileConditions(Dictionary<string, MatchCondition>? conditions, string routeId, ILogger logger, System.Diagnostics.Metrics.Counter<long> timeouts)
     {
         if (conditions is null)
         {
@@ -191,6 +191,7 @@ internal static class ConfigCompiler
             ValidationRules.CompileRegex(diagnostics, "", pair.Value.Regex, fullMatch: true),
             pair.Value.Present,
             routeId,
-            logger))];
+            logger,
+            timeouts))];
     }
 }

@@ -47,6 +47,9 @@ internal sealed class Backend
     /// <summary>How the backend is named in logs, metrics and the admin API.</summary>
     public string Name { get; }
 
+    /// <summary>The route this backend serves (a URL named by two routes is two backends, each with its own breaker).</summary>
+    public string Route { get; init; } = "";
+
     /// <summary>The URL's own path without a trailing slash (empty for most backends): it goes before every forwarded path.</summary>
     public string PathPrefix { get; }
 

@@ -52,8 +52,11 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             backends[i] = state.Backends.GetOrAdd(new BackendKey(compilation.Route!.Id, name, health, breakerConfig), key => new Backend(
                 targets[i].Url,
                 new BackendHealth(key.Health, state.Time),
-                key.Breaker is { } breaker ? new CircuitBreaker(breaker, state.Time, to => ResilienceMetrics.Transition(key.Name, to)) : null,
-                endpoint));
+                key.Breaker is { } breaker ? new CircuitBreaker(breaker, state.Time, to => state.Metrics.Backends.Transition(key.Name, to)) : null,
+                endpoint)
+            {
+                Route = key.Route,
+            });
         }
 
         var group = new BackendGroup(backends, [.. targets.Select(t => t.Weight)], route.LoadBalancer?.Strategy ?? "round_robin",
@@ -71,6 +74,7 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
         return new ForwardPolicy(null, new UpstreamRoute
         {
             RouteId = compilation.Route!.Id,
+            Metrics = state.Metrics.Backends,
             Backends = group,
             Retry = (route.Retry ?? config.Retry) is { MaxRetries: > 0 } retry
                 ? new RetryPolicy(retry, state.RetryBudgets.GetOrAdd((compilation.Route!.Id, retry.BudgetRatio), key => new RetryBudget(key.Ratio, state.Time)))

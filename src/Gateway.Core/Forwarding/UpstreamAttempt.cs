@@ -1,5 +1,4 @@
 using Gateway.Pipeline;
-using Gateway.Resilience;
 
 namespace Gateway.Forwarding;
 
@@ -10,6 +9,8 @@ namespace Gateway.Forwarding;
 /// </summary>
 internal sealed class UpstreamAttempt(Exchange exchange, UpstreamRoute route, Backend backend, bool probe, bool mayHoldBack, TimeSpan timeout, bool freshConnection)
 {
+    private readonly long _started = exchange.Time.GetTimestamp();
+
     public Exchange Exchange { get; } = exchange;
 
     public UpstreamRoute Route { get; } = route;
@@ -49,7 +50,7 @@ internal sealed class UpstreamAttempt(Exchange exchange, UpstreamRoute route, Ba
         Recorded = true;
         Backend.Breaker?.Record(success, probe);
         Backend.Health.RecordPassive(success);
-        ResilienceMetrics.Request(Route.RouteId, Backend.Name, status);
+        Route.Metrics.Attempt(Route.RouteId, Backend.Name, status, Exchange.Time.GetElapsedTime(_started).TotalSeconds);
     }
 
     /// <summary>The backend failed after its head was recorded as an answer: one more failure counts against it.</summary>

@@ -103,7 +103,7 @@ internal static class UpstreamCall
                 {
                     // The answer's head was recorded; then the backend failed inside its body.
                     current.RecordLateFailure();
-                    ResilienceMetrics.Error(backend.Name, failure.Label());
+                    route.Metrics.Error(backend.Name, failure.Label());
                     if (!exchange.Client.ResponseStarted)
                     {
                         // Nothing of it reached the client yet: the client is told the backend failed, never given an
@@ -124,7 +124,7 @@ internal static class UpstreamCall
                 return false;
             }
 
-            ResilienceMetrics.Error(backend.Name, failure.Label());
+            route.Metrics.Error(backend.Name, failure.Label());
             if (exchange.Client.ResponseStarted)
             {
                 exchange.ResponseCut = true;
@@ -136,7 +136,7 @@ internal static class UpstreamCall
             left = timeout - time.GetElapsedTime(started) - backoff;
             if (canRetry && retryable && left > MinimumAttemptTime && !exchange.Client.Aborted.IsCancellationRequested && retry!.Budget.TryRetry())
             {
-                ResilienceMetrics.Retry(route.RouteId);
+                route.Metrics.Retry(route.RouteId);
                 (tried ??= []).Add(backend);
                 exchange.ResetResponse();
                 try

@@ -9,6 +9,9 @@ internal sealed class UpstreamRoute
 {
     public required string RouteId { get; init; }
 
+    /// <summary>Where attempts, errors and retries are counted.</summary>
+    public required Resilience.ResilienceMetrics Metrics { get; init; }
+
     public required BackendGroup Backends { get; init; }
 
     /// <summary>Retries (the route's own or the global ones), or null when requests are not retried.</summary>

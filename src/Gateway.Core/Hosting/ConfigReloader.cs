@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Gateway.Configuration;
 using Gateway.State;
 using Microsoft.Extensions.Logging;
@@ -16,9 +15,6 @@ internal sealed record ReloadResult(bool Applied, long Version, ConfigDiff? Diff
 /// </summary>
 internal sealed partial class ConfigReloader
 {
-    private static readonly Meter Meter = new("Gateway.Config");
-    private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gateway_config_reloads_total", description: "Config reloads, by result (success, failure).");
-    private static long s_lastSuccess;
 
     private readonly Lock _gate = new();
     private readonly ConfigStore _store;
@@ -27,9 +23,6 @@ internal sealed partial class ConfigReloader
     private readonly Func<GatewayConfig, GatewayConfig> _overrides;
     private readonly ILogger _logger;
 
-    static ConfigReloader() => Meter.CreateObservableGauge("gateway_config_last_reload_success_timestamp_seconds",
-        () => Interlocked.Read(ref s_lastSuccess), unit: "s", description: "When the config was last loaded successfully (Unix time).");
-
     public ConfigReloader(ConfigStore store, LiveState state, string? path, Func<GatewayConfig, GatewayConfig> overrides, ILogger logger)
     {
         _store = store;
@@ -37,7 +30,7 @@ internal sealed partial class ConfigReloader
         _path = path;
         _overrides = overrides;
         _logger = logger;
-        Interlocked.Exchange(ref s_lastSuccess, store.Current.LoadedAt.ToUnixTimeSeconds());
+        state.Metrics.ConfigLoaded(store.Current.LoadedAt);
     }
 
     /// <summary>The file the config comes from (null when it was given as text).</summary>
@@ -91,8 +84,8 @@ internal sealed partial class ConfigReloader
             _store.Swap(compiled);
             _state.Commit(compiled);
             var diff = ConfigDiff.Between(running.Source, next);
-            Reloads.Add(1, new KeyValuePair<string, object?>("result", "success"));
-            Interlocked.Exchange(ref s_lastSuccess, compiled.LoadedAt.ToUnixTimeSeconds());
+            _state.Metrics.ConfigReloads.Add(1, new KeyValuePair<string, object?>("result", "success"));
+            _state.Metrics.ConfigLoaded(compiled.LoadedAt);
             Log.Reloaded(_logger, trigger, compiled.Version, diff.Describe());
             foreach (var warning in loaded.Warnings)
             {
@@ -107,7 +100,7 @@ internal sealed partial class ConfigReloader
     private ReloadResult Refused(string trigger, List<string> problems)
     {
         var version = _store.Current.Version;
-        Reloads.Add(1, new KeyValuePair<string, object?>("result", "failure"));
+        _state.Metrics.ConfigReloads.Add(1, new KeyValuePair<string, object?>("result", "failure"));
         var message = $"reload ({trigger}) refused: {(problems.Count == 1 ? problems[0] : $"{problems.Count} problems")}; version {version} keeps serving";
         Log.Refused(_logger, message);
         return new ReloadResult(false, version, null, problems, message);

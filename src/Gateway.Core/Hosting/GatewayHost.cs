@@ -50,7 +50,6 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly WebApplication _public;
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
-    private readonly Resilience.BackendStateMetrics _backendMetrics;
     private ConfigWatcher? _watcher;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, LiveState state, ConfigReloader reloader, Lifecycle lifecycle, ILogger logger)
@@ -62,7 +61,6 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         Reloader = reloader;
         Lifecycle = lifecycle;
         _logger = logger;
-        _backendMetrics = new Resilience.BackendStateMetrics(state);
     }
 
     public ConfigStore Store { get; }
@@ -101,7 +99,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
         // HTTP/1.1 is served by the gateway's own codec unless the config asks for Kestrel's (HTTP/2 is Kestrel's).
         var native = config.Server.Http2 != true && (options.Http1Codec ?? ProcessSwitches.Http1CodecFor(config.Server.Http1Codec)) == "native"
-            ? new Http1.NativeCodec(store, runner, time, config.Server.Limits)
+            ? new Http1.NativeCodec(store, runner, time, config.Server.Limits, state.Metrics.Http1Refusals)
             : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
@@ -127,12 +125,15 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSecs);
             // Without TLS there is no protocol negotiation: opting into HTTP/2 makes the listener h2c-only.
             var protocols = config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1;
-            Listen(kestrel, config.Server.Host, config.Server.Port, protocols, native is null ? null : native.Use);
+            var connections = state.Metrics.Requests;
+            Listen(kestrel, config.Server.Host, config.Server.Port, protocols, next => CountConnections(connections, native is null ? next : native.Use(next)));
         });
         // The drain's own deadline (server.shutdown_timeout_secs of the config running then, a reload may change it)
         // decides how long in-flight requests get; the host's timeout only has to stay out of its way.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromDays(1));
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
+        // Kestrel's and hosting's meters come from the state's factory, so that this gateway's exporter reads them.
+        builder.Services.AddSingleton(state.Meters);
         var publicApp = builder.Build();
         publicApp.Run(context => runner.RunAsync(KestrelChannel.CreateExchange(context, store.Current, time)).AsTask());
 
@@ -140,7 +141,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         WebApplication? adminApp = null;
         if (config.Admin.Enabled)
         {
-            adminApp = BuildAdmin(config.Admin, lifecycle, reloader, logs, logger);
+            adminApp = BuildAdmin(config.Admin, lifecycle, reloader, state, logs, logger);
         }
 
         var host = new GatewayHost(publicApp, adminApp, store, state, reloader, lifecycle, logger);
@@ -244,7 +245,6 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             await _admin.StopAsync().ConfigureAwait(false);
         }
 
-        _backendMetrics.Dispose();
         await State.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
     }
@@ -259,7 +259,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         }
     }
 
-    private static WebApplication BuildAdmin(AdminConfig admin, Lifecycle lifecycle, ConfigReloader reloader, ILoggerProvider logs, ILogger logger)
+    private static WebApplication BuildAdmin(AdminConfig admin, Lifecycle lifecycle, ConfigReloader reloader, LiveState state, ILoggerProvider logs, ILogger logger)
     {
         var host = AdminHost(admin);
         if (admin.Token is null)
@@ -283,8 +283,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             Listen(kestrel, host, admin.Port, HttpProtocols.Http1);
         });
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
+        builder.Services.AddSingleton(state.Meters);
         var app = builder.Build();
-        new AdminApi(lifecycle, reloader, admin.Token).Map(app);
+        new AdminApi(lifecycle, reloader, state.Exporter, admin.Token).Map(app);
         return app;
     }
 
@@ -322,6 +323,20 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         kestrel.Listen(IPAddress.Parse(host), port, Configure);
     }
+
+    /// <summary>Counts the public listener's open client connections, whichever codec serves them.</summary>
+    private static ConnectionDelegate CountConnections(Observability.Metrics.RequestMetrics metrics, ConnectionDelegate next) => async context =>
+    {
+        metrics.ConnectionOpened();
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.ConnectionClosed();
+        }
+    };
 
     private static int BoundPort(WebApplication app)
     {

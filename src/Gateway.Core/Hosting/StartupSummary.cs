@@ -9,7 +9,7 @@ namespace Gateway.Hosting;
 internal static class StartupSummary
 {
     /// <summary>Stages every request runs; naming them would tell nothing about the config.</summary>
-    private static readonly HashSet<Type> AlwaysOn = [typeof(RequestContextStage), typeof(LimitsStage), typeof(Routing.RouteMatchStage), typeof(ForwardStage)];
+    private static readonly HashSet<Type> AlwaysOn = [typeof(RequestContextStage), typeof(Observability.Metrics.MetricsStage), typeof(LimitsStage), typeof(Routing.RouteMatchStage), typeof(ForwardStage)];
 
     /// <summary>What the start-up line says: counts, and the features in use as one comma-separated list.</summary>
     public readonly record struct Facts(int Routes, int Backends, string Features);
@@ -34,6 +34,8 @@ internal static class StartupSummary
         Add(features, "circuit_breakers", upstreams.Any(u => u.Backends.Backends.Any(b => b.Breaker is not null)));
         Add(features, "retries", upstreams.Any(u => u.Retry is not null));
         Add(features, "hot_reload", config.HotReload is { Enabled: true });
+        Add(features, "public_metrics", config.Observability?.Metrics is { Enabled: true });
+        Add(features, "slos", config.Routes.Any(r => r.Slo is not null));
         Add(features, "http2", config.Server.Http2 == true);
 
         var described = features.Count == 0 ? "none" : string.Join(", ", features);

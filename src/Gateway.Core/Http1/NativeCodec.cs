@@ -12,12 +12,11 @@ namespace Gateway.Http1;
 /// </summary>
 internal sealed class NativeCodec
 {
-    private static readonly Meter Meter = new("Gateway.Http1");
-    private static readonly Counter<long> Refusals = Meter.CreateCounter<long>("gateway_http1_refused_total",
-        description: "Requests the HTTP/1.1 codec refused before any stage saw them, by status.");
+    private readonly Counter<long> _refusals;
 
-    public NativeCodec(ConfigStore store, StageRunner runner, TimeProvider time, LimitsConfig limits)
+    public NativeCodec(ConfigStore store, StageRunner runner, TimeProvider time, LimitsConfig limits, Counter<long> refusals)
     {
+        _refusals = refusals;
         Store = store;
         Runner = runner;
         Time = time;
@@ -60,5 +59,5 @@ internal sealed class NativeCodec
         }
     }
 
-    public void Refused(HeadError error) => Refusals.Add(1, new KeyValuePair<string, object?>("status", error.Status));
+    public void Refused(HeadError error) => _refusals.Add(1, new KeyValuePair<string, object?>("status", Observability.Metrics.StatusTags.Of(error.Status)));
 }

@@ -12,6 +12,9 @@ namespace Gateway.Pipeline;
 internal static class AnswerReasons
 {
     public const string RouteNotFound = "route_not_found";
+
+    /// <summary>The public scrape path answered with the gateway's metrics.</summary>
+    public const string Metrics = "metrics";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string BadPath = "bad_request:path";
     public const string BadHeaderValue = "bad_request:header_value";

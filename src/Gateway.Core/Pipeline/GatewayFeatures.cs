@@ -8,6 +8,7 @@ using Gateway.Health;
 using Gateway.Hosting;
 using Gateway.IpFiltering;
 using Gateway.Observability;
+using Gateway.Observability.Metrics;
 using Gateway.RateLimiting;
 using Gateway.Resilience;
 using Gateway.Routing;
@@ -28,6 +29,7 @@ internal static class GatewayFeatures
         new ServerFeature(),          // server, admin and logging keys
         new RequestContextStage(),    // request id + trace + client address + access log
         new TracingStage(),           // sampling; the server span (client spans per attempt in the forward stage)
+        new MetricsStage(),           // requests counted once each; the public scrape path; SLO events
         new LimitsStage(),            // URI, header and body limits; framing
         new RouteMatchStage(),        // normalization, route match, 400/404/405
         new IpFilterStage(),          // whitelist / blacklist on the client address, 403
@@ -40,7 +42,7 @@ internal static class GatewayFeatures
         new TransformStage(),         // request headers, path rewrites, query edits; response headers
         new HealthCheckFeature(),     // active and passive health
         new ResilienceFeature(),      // circuit breakers and retries
-        new ObservabilityFeature(),   // metrics, SLOs
+        new ObservabilityFeature(),   // the observability keys: metrics (the metrics stage), traces (the tracing stage)
         new HotReloadFeature(),       // hot_reload
         new TlsFeature(),             // (not supported yet: refuses to start)
         new ForwardStage(),           // mock answer, or balance + breaker + retry + timeout + forward

@@ -58,16 +58,16 @@ internal sealed class RateLimitStage : Stage<RouteRateLimits>
         var limiter = policy.Limiter;
         if (!limiter.UsesRedis)
         {
-            return new ValueTask<bool>(Decide(exchange, limiter.EvaluateLocal(policy.Limits, exchange)));
+            return new ValueTask<bool>(Decide(exchange, limiter.Metrics, limiter.EvaluateLocal(policy.Limits, exchange)));
         }
 
         return EvaluateAsync(exchange, policy);
     }
 
     private static async ValueTask<bool> EvaluateAsync(Exchange exchange, RouteRateLimits policy) =>
-        Decide(exchange, await policy.Limiter.EvaluateAsync(policy.Limits, exchange).ConfigureAwait(false));
+        Decide(exchange, policy.Limiter.Metrics, await policy.Limiter.EvaluateAsync(policy.Limits, exchange).ConfigureAwait(false));
 
-    private static bool Decide(Exchange exchange, RateLimitOutcome outcome)
+    private static bool Decide(Exchange exchange, RateLimitMetrics metrics, RateLimitOutcome outcome)
     {
         exchange.RateLimit = outcome;
         if (outcome.Allowed)
@@ -84,7 +84,7 @@ internal sealed class RateLimitStage : Stage<RouteRateLimits>
             return false;
         }
 
-        RateLimitMetrics.Limited(exchange.Route!.Id, outcome.Refusing!.DimensionLabel);
+        metrics.Limited(exchange.Route!.Id, outcome.Refusing!.DimensionLabel);
         exchange.Respond(Problems.Create(exchange, StatusCodes.Status429TooManyRequests, outcome.Refusing.Reason, "urn:gateway:problem:rate-limited", "Too Many Requests",
             $"Rate limit reached ({outcome.Refusing.Description}); retry after {retryAfter} s.", HeaderNames.RetryAfter, retryAfter));
         return false;

@@ -38,6 +38,7 @@ internal sealed partial class RateLimiter
     public RateLimiter(RateLimitingConfig? config, LiveState state)
     {
         _logger = state.Loggers.CreateLogger("Gateway.RateLimiting");
+        Metrics = state.Metrics.RateLimits;
         _failOpen = config?.FailureMode != "closed";
         LocalAlgorithm = Parse(config?.LocalAlgorithm ?? "token_bucket");
         _local = state.RateLimits.Local(LocalAlgorithm, config?.MaxKeys ?? 100_000);
@@ -53,6 +54,9 @@ internal sealed partial class RateLimiter
     }
 
     public bool UsesRedis => _redis is not null;
+
+    /// <summary>Where refusals and Redis transitions are counted.</summary>
+    public RateLimitMetrics Metrics { get; }
 
     /// <summary>The algorithm of the in-memory counters (and of the fallback while Redis is away).</summary>
     public LimitAlgorithm LocalAlgorithm { get; }
@@ -127,10 +131,10 @@ internal sealed partial class RateLimiter
             try
             {
                 outcome = Combine(outcome, limits[i], await decisions[i].ConfigureAwait(false));
-                redis.Health.Succeeded(_logger, static logger =>
+                redis.Health.Succeeded(this, static limiter =>
                 {
-                    RateLimitMetrics.Transition("up");
-                    Log.RedisUp(logger);
+                    limiter.Metrics.Transition("up");
+                    Log.RedisUp(limiter._logger);
                 });
             }
             catch (Exception e) when (e is not OperationCanceledException || !exchange.Client.Aborted.IsCancellationRequested)
@@ -139,7 +143,7 @@ internal sealed partial class RateLimiter
                 // failure mode decides this limit, as while Redis is unreachable: never a request let through unlimited.
                 redis.Health.Failed(e is OperationCanceledException ? Redis.RedisFailure.Slow : Redis.RedisHealth.Classify(e), (Limiter: this, Error: e), static state =>
                 {
-                    RateLimitMetrics.Transition("down");
+                    state.Limiter.Metrics.Transition("down");
                     Log.RedisDown(state.Limiter._logger, state.Error.GetType().Name, state.Limiter.FallbackAction);
                 });
                 if (!_failOpen)
@@ -188,7 +192,7 @@ internal sealed partial class RateLimiter
         {
             if (!reached)
             {
-                RateLimitMetrics.Transition("down");
+                Metrics.Transition("down");
                 Log.RedisNotReached(_logger, _startupWait.TotalSeconds, FallbackAction);
             }
         });

@@ -11,12 +11,8 @@ namespace Gateway.Routing;
 /// out of its match time (50 ms) counts as no match: the request goes on to the next route, the time-out is counted,
 /// and logged once per condition, so a hostile value can neither fail the request nor flood the log.
 /// </summary>
-internal sealed partial class ValueCondition(string name, string? exact, Regex? regex, bool? present, string routeId = "", ILogger? logger = null)
+internal sealed partial class ValueCondition(string name, string? exact, Regex? regex, bool? present, string routeId = "", ILogger? logger = null, Counter<long>? timeouts = null)
 {
-    private static readonly Meter Meter = new("Gateway.Routing");
-    private static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("gateway_route_condition_timeouts_total",
-        description: "Header or query regex conditions that ran out of match time, by route.");
-
     private int _timedOut;
 
     public string Name { get; } = name;
@@ -52,7 +48,7 @@ internal sealed partial class ValueCondition(string name, string? exact, Regex? 
         }
         catch (RegexMatchTimeoutException)
         {
-            Timeouts.Add(1, new KeyValuePair<string, object?>("route", routeId));
+            timeouts?.Add(1, new KeyValuePair<string, object?>("route", routeId));
             if (logger is not null && Interlocked.Exchange(ref _timedOut, 1) == 0)
             {
                 Log.TimedOut(logger, routeId, Name);

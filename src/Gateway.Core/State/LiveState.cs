@@ -4,6 +4,9 @@ using Gateway.Health;
 using Gateway.Logging;
 using Gateway.RateLimiting;
 using Gateway.Redis;
+using System.Diagnostics.Metrics;
+using Gateway.Observability.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -23,6 +26,17 @@ internal sealed class LiveState : IAsyncDisposable
 
     private readonly Lock _gate = new();
     private readonly List<(object Value, ITimer Timer)> _retiring = [];
+    /// <summary>
+    /// The meters of offline states (the offline verbs, unit tests), made once: nothing exports them, and a factory per
+    /// offline compile would leave one more set of meters registered each time.
+    /// </summary>
+    private static readonly Lazy<(ServiceProvider Services, GatewayMetrics Metrics)> OfflineMeters = new(static () =>
+    {
+        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        return (services, new GatewayMetrics(services.GetRequiredService<IMeterFactory>(), null));
+    });
+
+    private readonly ServiceProvider? _meterServices;
 
     public LiveState(TimeProvider time, ILoggerFactory? loggers, UpstreamClient? upstream = null, AccessLog? accessLog = null, bool offline = false)
     {
@@ -41,6 +55,21 @@ internal sealed class LiveState : IAsyncDisposable
         ResponseCaches = new Registry<Caching.CacheStoreKey, Caching.ResponseCacheStore>();
         TraceExports = new Registry<Observability.TraceExportKey, Observability.TraceExport>(RetireLater);
         HealthChecks = offline ? null : new HealthChecker(time, Loggers.CreateLogger("Gateway.Health"));
+        Slos = new Registry<SloKey, SloTracker>();
+        // One meter factory per state: its meters (the gateway's, and Kestrel's once the listeners are given it) are
+        // this gateway's alone, and the exporter reads only those (plus the process-wide runtime and HttpClient meters).
+        if (offline)
+        {
+            Meters = OfflineMeters.Value.Services.GetRequiredService<IMeterFactory>();
+            Metrics = OfflineMeters.Value.Metrics;
+        }
+        else
+        {
+            _meterServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+            Meters = _meterServices.GetRequiredService<IMeterFactory>();
+            Exporter = new PrometheusExporter(Meters);
+            Metrics = new GatewayMetrics(Meters, this);
+        }
     }
 
     /// <summary>A state for the offline verbs: nothing it holds ever connects or probes.</summary>
@@ -99,6 +128,18 @@ internal sealed class LiveState : IAsyncDisposable
     /// </summary>
     public Registry<Observability.TraceExportKey, Observability.TraceExport> TraceExports { get; }
 
+    /// <summary>Each route's SLO tracker, by route and objective.</summary>
+    public Registry<SloKey, SloTracker> Slos { get; }
+
+    /// <summary>Where every meter of this gateway comes from (Kestrel's listeners get it too).</summary>
+    public IMeterFactory Meters { get; }
+
+    /// <summary>The gateway's instruments.</summary>
+    public GatewayMetrics Metrics { get; }
+
+    /// <summary>The Prometheus text of every meter (null offline).</summary>
+    public PrometheusExporter? Exporter { get; }
+
     /// <summary>Active health checks of every live backend (null offline).</summary>
     public HealthChecker? HealthChecks { get; }
 
@@ -115,6 +156,7 @@ internal sealed class LiveState : IAsyncDisposable
         RetryBudgets.Commit();
         ResponseCaches.Commit();
         TraceExports.Commit();
+        Slos.Commit();
         RedisConnections.Commit();
         JwksSources.Commit();
         ApiKeyStores.Commit();
@@ -129,6 +171,7 @@ internal sealed class LiveState : IAsyncDisposable
         Upstream.Http1?.Endpoints.Abandon();
         RedisRateLimits.Abandon();
         RetryBudgets.Abandon();
+        Slos.Abandon();
         RedisConnections.Abandon();
         JwksSources.Abandon();
         ApiKeyStores.Abandon();
@@ -201,5 +244,10 @@ internal sealed class LiveState : IAsyncDisposable
         }
 
         Upstream.Dispose();
+        Exporter?.Dispose();
+        if (_meterServices is not null)
+        {
+            await _meterServices.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

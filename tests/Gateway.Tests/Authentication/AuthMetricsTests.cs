@@ -9,11 +9,12 @@ public sealed class AuthMetricsTests
     [Fact]
     public async Task Attempts_and_failures_are_counted_by_method_and_reason()
     {
+        var state = Gateway.State.LiveState.ForOffline();
         var seen = new List<(string Instrument, long Value, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter == AuthMetrics.Meter)
+            if (instrument.Meter.Scope == state.Meters)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -37,7 +38,7 @@ public sealed class AuthMetricsTests
         {
             Jwt = new JwtConfig { Secret = Tokens.Secret, Issuer = Tokens.Issuer, Audience = new StringList([Tokens.Audience]) },
         };
-        var services = new AuthServices(auth, Gateway.State.LiveState.ForOffline());
+        var services = new AuthServices(auth, state);
         var policy = new AuthPolicy(new RouteAuthConfig { Required = true }, auth, services);
         var config = ConfigCompiler.Compile(new GatewayConfig(), 1, DateTimeOffset.UnixEpoch);
         foreach (var token in new[] { Tokens.Hs256(Tokens.Claims(expiresInSecs: -600)), Tokens.Hs256() })

@@ -15,37 +15,37 @@ public sealed class NotEnforcedTests
     public void Each_unenforced_key_is_warned_about_once_at_its_location_naming_its_routes()
     {
         var result = Load("""
-            observability:
-              metrics: {enabled: true}
+            admin:
+              persist: /tmp/applied.yaml
             routes:
               - path: /a
                 mock: {status: 200}
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
               - path: /b
                 mock: {status: 200}
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
               - path: /c
                 mock: {status: 200}
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
               - path: /d
                 mock: {status: 200}
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
               - path: /e
                 mock: {status: 200}
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
             """);
         Assert.False(result.HasErrors, string.Join('\n', result.Problems));
         var warnings = result.Warnings.ToList();
         Assert.True(warnings.Count == 2, string.Join('\n', warnings));
 
-        var metrics = Assert.Single(warnings, w => w.Path == "observability.metrics");
-        // At its enabled flag (what turns it on), not at the first line of the file.
-        Assert.Equal(2, metrics.Line);
-        Assert.Equal("test.yaml:2:12: warning: observability.metrics: not enforced yet: no metrics are served", metrics.ToString());
+        var persist = Assert.Single(warnings, w => w.Path == "admin.persist");
+        Assert.Equal(2, persist.Line);
+        Assert.StartsWith("test.yaml:2:", persist.ToString(), StringComparison.Ordinal);
+        Assert.Contains("admin.persist: not enforced yet: applied configs are not written back", persist.ToString(), StringComparison.Ordinal);
 
-        var slo = Assert.Single(warnings, w => w.Path == "routes[0].slo");
-        Assert.Equal(6, slo.Line);
-        Assert.EndsWith("; set on routes[0] (/a), routes[1] (/b), routes[2] (/c) and 2 more", slo.Message, StringComparison.Ordinal);
+        var websocket = Assert.Single(warnings, w => w.Path == "routes[0].websocket");
+        Assert.Equal(6, websocket.Line);
+        Assert.EndsWith("; set on routes[0] (/a), routes[1] (/b), routes[2] (/c) and 2 more", websocket.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class NotEnforcedTests
             routes:
               - path: /a
                 backend: "http://127.0.0.1:9"
-                slo: {latency_ms: 300, target: 0.99}
+                websocket: {idle_timeout_secs: 30}
               - {path: /b, backend: nope}
             """);
         var lines = result.Problems.Select(p => p.Line).ToList();

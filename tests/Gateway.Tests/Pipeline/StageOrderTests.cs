@@ -16,7 +16,7 @@ public sealed class StageOrderTests
     {
         Assert.Equal(
             [
-                typeof(RequestContextStage), typeof(Gateway.Observability.TracingStage), typeof(LimitsStage), typeof(RouteMatchStage), typeof(Gateway.IpFiltering.IpFilterStage), typeof(Gateway.Cors.CorsStage),
+                typeof(RequestContextStage), typeof(Gateway.Observability.TracingStage), typeof(Gateway.Observability.Metrics.MetricsStage), typeof(LimitsStage), typeof(RouteMatchStage), typeof(Gateway.IpFiltering.IpFilterStage), typeof(Gateway.Cors.CorsStage),
                 typeof(AuthenticationStage), typeof(AuthorizationStage), typeof(RateLimitStage), typeof(Gateway.Compression.CompressionStage), typeof(Gateway.Caching.CacheStage),
                 typeof(Gateway.Transforms.TransformStage), typeof(ForwardStage),
             ],

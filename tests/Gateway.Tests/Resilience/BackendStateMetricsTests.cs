@@ -27,7 +27,7 @@ public sealed class BackendStateMetricsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Gateway.Backends.State")
+            if (instrument.Meter.Scope == gateway.Host.State.Meters && instrument.Name.StartsWith("gateway_", StringComparison.Ordinal))
             {
                 l.EnableMeasurementEvents(instrument);
             }
