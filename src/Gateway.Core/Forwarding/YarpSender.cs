@@ -111,7 +111,8 @@ internal sealed class YarpSender(IHttpForwarder forwarder, HttpMessageInvoker in
 
         if (context.Response.HasStarted)
         {
-            context.Abort();
+            // (The connection's, not just the request's: Kestrel would otherwise parse the unread rest as a request.)
+            Hosting.KestrelChannel.AbortConnection(context);
             return;
         }
 

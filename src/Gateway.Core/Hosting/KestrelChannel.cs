@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using Gateway.Configuration;
 using Gateway.Forwarding;
 using Gateway.Pipeline;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
@@ -55,7 +56,7 @@ internal sealed class KestrelChannel(HttpContext context) : IClientChannel
             RequestBodyUnframed = request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true,
         };
         context.Features.Set(exchange);
-        if (context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.ContainsKey(Http1.NativeConnection.HandedOver) == true)
+        if (context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(Http1.NativeConnection.HandedOver) == true)
         {
             // Handed over by the native codec for a WebSocket upgrade: unless it switches protocols, this is the
             // connection's last request, so the rest of it is never read by a parser looser than the codec's.
@@ -100,5 +101,23 @@ internal sealed class KestrelChannel(HttpContext context) : IClientChannel
         context.Features.Set<IForwarderErrorFeature>(null);
     }
 
-    public void Abort() => context.Abort();
+    public void Abort() => AbortConnection(context);
+
+    /// <summary>
+    /// Aborts the request, and on HTTP/1.x its connection, so that nothing more is ever read from it as a request.
+    /// <see cref="HttpContext.Abort"/> alone leaves Kestrel's HTTP/1.1 request loop running: keep-alive stays on and,
+    /// the connection counting as aborted, the unread rest of the request body is not drained, so whatever of the body
+    /// is buffered (or arrives before the socket's receive loop ends) is parsed as the next request and served to a
+    /// backend. Asking the connection to close first (what a graceful shutdown does) turns keep-alive off, so the loop
+    /// ends with this request. On HTTP/2 and HTTP/3 the abort ends only this stream and the connection goes on.
+    /// </summary>
+    public static void AbortConnection(HttpContext context)
+    {
+        if (!HttpProtocol.IsHttp2(context.Request.Protocol) && !HttpProtocol.IsHttp3(context.Request.Protocol))
+        {
+            context.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+        }
+
+        context.Abort();
+    }
 }
