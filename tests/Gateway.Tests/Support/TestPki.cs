@@ -108,7 +108,9 @@ public sealed class TestPki : IDisposable
         };
         if (clientCertificate is not null)
         {
+            // Always this one: the client's own selection would skip a certificate whose issuer the server did not list.
             options.ClientCertificates = [clientCertificate];
+            options.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
         }
 
         return options;
