@@ -10,6 +10,22 @@ internal static class TlsPaths
 {
     public static GatewayConfig Absolute(GatewayConfig config, string baseDirectory)
     {
+        if (config.Routes.Exists(r => r.TlsUpstream is not null))
+        {
+            config = config with
+            {
+                Routes = config.Routes.ConvertAll(r => r.TlsUpstream is not { } up ? r : r with
+                {
+                    TlsUpstream = up with
+                    {
+                        CaPath = Full(up.CaPath, baseDirectory),
+                        ClientCertPath = Full(up.ClientCertPath, baseDirectory),
+                        ClientKeyPath = Full(up.ClientKeyPath, baseDirectory),
+                    },
+                }),
+            };
+        }
+
         if (config.Tls is not { } tls)
         {
             return config;

@@ -10,6 +10,14 @@ internal static class TlsValidator
 {
     public static void Validate(GatewayConfig config, ConfigDiagnostics d, string baseDirectory, TimeProvider? time = null)
     {
+        for (var i = 0; i < config.Routes.Count; i++)
+        {
+            if (config.Routes[i].TlsUpstream is { } upstream)
+            {
+                Upstream(d, $"routes[{i}].tls_upstream", config.Routes[i], upstream, baseDirectory);
+            }
+        }
+
         if (config.Tls is not { } tls)
         {
             return;
@@ -131,6 +139,36 @@ internal static class TlsValidator
             && usage.EnhancedKeyUsages[Oids.ServerAuthentication] is null)
         {
             d.Warning(path + ".cert_path", $"the certificate '{certPath}' is not issued for server authentication (its extended key usage); clients may refuse it");
+        }
+    }
+
+    private static void Upstream(ConfigDiagnostics d, string path, RouteConfig route, UpstreamTlsConfig upstream, string baseDirectory)
+    {
+        if (upstream.InsecureSkipVerify)
+        {
+            d.Warning(path + ".insecure_skip_verify", $"INSECURE: the certificates of route {route.Id ?? route.Path}'s backends are not verified; anyone on the path can read and change its traffic. For test benches only");
+        }
+
+        if (upstream.CaPath is not null && FileExists(d, path + ".ca_path", upstream.CaPath, baseDirectory) is { } ca
+            && CertificateFiles.TryLoadCertificates(ca, out var error) is null)
+        {
+            d.Error(path + ".ca_path", $"cannot load '{upstream.CaPath}': {error}");
+        }
+
+        if (upstream.ClientCertPath is not null || upstream.ClientKeyPath is not null)
+        {
+            var cert = FileExists(d, path + ".client_cert_path", upstream.ClientCertPath, baseDirectory);
+            var key = cert is not null && CertificateFiles.IsPkcs12(cert) ? null : FileExists(d, path + ".client_key_path", upstream.ClientKeyPath, baseDirectory);
+            if (cert is not null && (key is not null || CertificateFiles.IsPkcs12(cert)) && CertificateFiles.TryLoadServer(cert, key, null, out var loadError) is null)
+            {
+                d.Error(path + ".client_cert_path", $"cannot load '{upstream.ClientCertPath}': {loadError}");
+            }
+        }
+
+        var urls = route.Backend is { } single ? [single] : (route.Backends ?? []).ConvertAll(b => b.Url);
+        if (urls.Count > 0 && urls.TrueForAll(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
+        {
+            d.Warning(path, "is not used: the route's backends are http://, not https://");
         }
     }
 

@@ -44,8 +44,8 @@ public sealed class TestPki : IDisposable
     }
 
     /// <summary>A server certificate for these DNS names (and 127.0.0.1), valid from yesterday for a year unless told otherwise.</summary>
-    public X509Certificate2 IssueServer(string commonName, string[]? dnsNames = null, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null) =>
-        Issue(commonName, ServerAuth, dnsNames ?? [commonName], null, notBefore, notAfter);
+    public X509Certificate2 IssueServer(string commonName, string[]? dnsNames = null, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool loopback = true) =>
+        Issue(commonName, ServerAuth, dnsNames ?? [commonName], null, notBefore, notAfter, loopback);
 
     /// <summary>A client certificate (client authentication), with optional SAN e-mail or URI for the identity.</summary>
     public X509Certificate2 IssueClient(string commonName, string? uri = null, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null) =>
@@ -127,7 +127,7 @@ public sealed class TestPki : IDisposable
         }
     }
 
-    private X509Certificate2 Issue(string commonName, Oid usage, string[] dnsNames, string? uri, DateTimeOffset? notBefore, DateTimeOffset? notAfter)
+    private X509Certificate2 Issue(string commonName, Oid usage, string[] dnsNames, string? uri, DateTimeOffset? notBefore, DateTimeOffset? notAfter, bool loopback = true)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=" + commonName, key, HashAlgorithmName.SHA256);
@@ -140,7 +140,7 @@ public sealed class TestPki : IDisposable
             san.AddDnsName(name);
         }
 
-        if (usage.Value == ServerAuth.Value)
+        if (usage.Value == ServerAuth.Value && loopback)
         {
             san.AddIpAddress(System.Net.IPAddress.Loopback);
         }
