@@ -53,6 +53,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly Resilience.BackendStateMetrics _backendMetrics;
     private ConfigWatcher? _watcher;
     private Tls.ServerTls? _tls;
+    private WebApplication? _redirect;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, LiveState state, ConfigReloader reloader, Lifecycle lifecycle, ILogger logger)
     {
@@ -76,6 +77,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
     /// <summary>The public port actually bound (useful when the config asked for port 0).</summary>
     public int Port { get; private set; }
+
+    /// <summary>The HTTP-to-HTTPS redirect port actually bound, or 0 without <c>tls.redirect_http</c>.</summary>
+    public int RedirectPort { get; private set; }
 
     /// <summary>The admin port actually bound, or 0 when the admin listener is disabled.</summary>
     public int AdminPort { get; private set; }
@@ -170,6 +174,24 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         host.Port = BoundPort(publicApp);
         Log.Listening(logger, $"{(tls is null ? "http" : "https")}://{FormatHost(config.Server.Host)}:{host.Port}");
+        if (config.Tls?.RedirectHttp is { } redirect)
+        {
+            var redirectApp = Tls.HttpRedirect.Build(redirect, config.Server.Host, config.Server.Port == 0 ? host.Port : config.Server.Port, logs);
+            try
+            {
+                await redirectApp.StartAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await publicApp.StopAsync().ConfigureAwait(false);
+                await state.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            host._redirect = redirectApp;
+            host.RedirectPort = BoundPort(redirectApp);
+            Log.RedirectListening(logger, $"http://{FormatHost(config.Server.Host)}:{host.RedirectPort}", Tls.HttpRedirect.Origin(redirect, config.Server.Port == 0 ? host.Port : config.Server.Port));
+        }
         if (adminApp is not null)
         {
             try
@@ -250,6 +272,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         Log.Draining(_logger, timeout.TotalSeconds);
         using (var cts = new CancellationTokenSource(timeout, State.Time))
         {
+            if (_redirect is not null)
+            {
+                await _redirect.StopAsync(cts.Token).ConfigureAwait(false);
+            }
+
             await _public.StopAsync(cts.Token).ConfigureAwait(false);
         }
 
@@ -268,6 +295,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     {
         _watcher?.Dispose();
         _tls?.Dispose();
+        if (_redirect is not null)
+        {
+            await _redirect.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _public.DisposeAsync().ConfigureAwait(false);
         if (_admin is not null)
         {
@@ -396,6 +428,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         [LoggerMessage(8, LogLevel.Information, "gateway {Version} started: config {Config}, routes {Routes}, backends {Backends}, HTTP/1.1 codec {Codec}, features {Features}")]
         public static partial void Started(ILogger logger, string version, string config, int routes, int backends, string codec, string features);
+
+        [LoggerMessage(9, LogLevel.Information, "redirect listening on {Address}: every request is sent to {Origin}")]
+        public static partial void RedirectListening(ILogger logger, string address, string origin);
 
         [LoggerMessage(6, LogLevel.Information, "stopped")]
         public static partial void Stopped(ILogger logger);

@@ -26,6 +26,21 @@ internal sealed record TlsConfig
 
     /// <summary>How often the certificate, key, CA and CRL files are read again to notice a change (0: never).</summary>
     public double ReloadIntervalSecs { get; init; } = 5;
+
+    /// <summary>A plain-HTTP listener that sends every request to the https listener (absent: none).</summary>
+    public HttpRedirectConfig? RedirectHttp { get; init; }
+}
+
+/// <summary>The HTTP-to-HTTPS redirect listener: it answers on <c>server.host:port</c> with a redirect to <c>https://host</c>.</summary>
+internal sealed record HttpRedirectConfig
+{
+    public int Port { get; init; } = 80;
+
+    /// <summary>The public host name the redirect names (never the request's Host, which the client chooses).</summary>
+    public string Host { get; init; } = "";
+
+    /// <summary>The port in the redirect (default: server.port; 443 is left out of the URL).</summary>
+    public int? HttpsPort { get; init; }
 }
 
 /// <summary>A certificate for some host names (exact, or <c>*.example.com</c> for one label).</summary>

@@ -66,6 +66,26 @@ internal static class TlsValidator
             }
         }
 
+        if (tls.RedirectHttp is { } redirect)
+        {
+            ValidationRules.Port(d, "tls.redirect_http.port", redirect.Port);
+            if (redirect.Port != 0 && (redirect.Port == config.Server.Port || (config.Admin.Enabled && redirect.Port == config.Admin.Port)))
+            {
+                d.Error("tls.redirect_http.port", $"must differ from server.port and admin.port (got {redirect.Port})");
+            }
+
+            if (redirect.HttpsPort is { } httpsPort)
+            {
+                ValidationRules.Port(d, "tls.redirect_http.https_port", httpsPort);
+            }
+
+            var host = redirect.Host;
+            if (Uri.CheckHostName(host) is UriHostNameType.Unknown or UriHostNameType.Basic)
+            {
+                d.Error("tls.redirect_http.host", "must be the public host name clients are sent to (no scheme, port or path)");
+            }
+        }
+
         if (tls.ReloadIntervalSecs < 0 || double.IsNaN(tls.ReloadIntervalSecs))
         {
             d.Error("tls.reload_interval_secs", "must be 0 (never) or a number of seconds");
