@@ -53,7 +53,7 @@ internal sealed record ApiKeyEntry
 internal sealed record RouteAuthConfig
 {
     public bool Required { get; init; }
-    [KnownValues("jwt", "apikey", "api_key")] public List<string> Methods { get; init; } = [];
+    [KnownValues("jwt", "apikey", "api_key", "mtls")] public List<string> Methods { get; init; } = [];
     public List<string>? Scopes { get; init; }
     public List<string>? Roles { get; init; }
     public Dictionary<string, StringList>? Claims { get; init; }

@@ -8,13 +8,14 @@ internal sealed record ClaimRequirement(string Claim, string[] Values);
 /// <summary>A route's authentication and authorization, compiled once from its <c>auth</c> block.</summary>
 internal sealed class AuthPolicy
 {
-    public AuthPolicy(RouteAuthConfig route, AuthConfig? global, AuthServices services)
+    public AuthPolicy(RouteAuthConfig route, AuthConfig? global, AuthServices services, bool clientCertificates = false)
     {
         Services = services;
         var methods = route.Methods;
         Required = route.Required;
         AllowJwt = global?.Jwt is not null && (methods.Count == 0 || methods.Contains("jwt"));
         AllowApiKey = global?.ApiKey is not null && (methods.Count == 0 || methods.Contains("apikey") || methods.Contains("api_key"));
+        AllowMtls = clientCertificates && (methods.Count == 0 || methods.Contains("mtls"));
         TokenCookie = route.TokenCookie;
         TokenQuery = route.TokenQuery;
         ForwardAuthorization = route.ForwardAuthorization;
@@ -23,7 +24,7 @@ internal sealed class AuthPolicy
         Claims = [.. (route.Claims ?? []).Select(pair => new ClaimRequirement(pair.Key, [.. pair.Value.Values]))];
         ApiKeyHeader = global?.ApiKey?.Header;
         var challenges = new List<string>();
-        if (AllowJwt || !AllowApiKey)
+        if (AllowJwt || !(AllowApiKey || AllowMtls))
         {
             challenges.Add("Bearer realm=\"gateway\"");
         }
@@ -31,6 +32,12 @@ internal sealed class AuthPolicy
         if (AllowApiKey)
         {
             challenges.Add($"ApiKey realm=\"gateway\", header=\"{ApiKeyHeader}\"");
+        }
+
+        if (AllowMtls && challenges.Count == 0)
+        {
+            // No HTTP scheme asks for a client certificate; a name the client can read says what is missing.
+            challenges.Add("Mutual-TLS realm=\"gateway\"");
         }
 
         Challenge = string.Join(", ", challenges);
@@ -44,6 +51,9 @@ internal sealed class AuthPolicy
     public bool AllowJwt { get; }
 
     public bool AllowApiKey { get; }
+
+    /// <summary>A verified TLS client certificate is a credential (the listener asks for them, the route accepts <c>mtls</c>).</summary>
+    public bool AllowMtls { get; }
 
     public string? TokenCookie { get; }
 
@@ -71,8 +81,12 @@ internal sealed class AuthPolicy
             (true, true) => "jwt|apikey",
             (true, false) => "jwt",
             (false, true) => "apikey",
-            _ => "none-configured",
+            _ => AllowMtls ? "" : "none-configured",
         };
+        if (AllowMtls)
+        {
+            methods = methods.Length == 0 ? "mtls" : methods + "|mtls";
+        }
         var parts = new List<string> { (Required ? "auth(" : "auth-optional(") + methods + ")" };
         if (Scopes.Length > 0)
         {

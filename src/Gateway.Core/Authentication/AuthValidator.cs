@@ -147,9 +147,13 @@ internal static class AuthValidator
                 {
                     d.Warning($"{path}.methods[{j}]", "apikey is asked for, but auth.api_key is not configured: no key can pass");
                 }
+                else if (method == "mtls" && config.Tls is not ({ EnableMtls: true } or { RequireClientCert: true }))
+                {
+                    d.Warning($"{path}.methods[{j}]", "mtls is asked for, but tls.enable_mtls is not set: no client certificate can pass");
+                }
             }
 
-            if (auth.Required && auth.Methods.Count == 0 && jwt is null && apiKey is null)
+            if (auth.Required && auth.Methods.Count == 0 && jwt is null && apiKey is null && config.Tls is not ({ EnableMtls: true } or { RequireClientCert: true }))
             {
                 d.Error(path, "authentication is required, but neither auth.jwt nor auth.api_key is configured");
             }

@@ -28,7 +28,8 @@ internal sealed class AuthenticationStage : Stage<AuthPolicy>
             return null;
         }
 
-        var policy = new AuthPolicy(auth, compilation.Config.Auth, services);
+        var tls = compilation.Config.Tls;
+        var policy = new AuthPolicy(auth, compilation.Config.Auth, services, tls is { EnableMtls: true } or { RequireClientCert: true });
         if (policy.AllowApiKey)
         {
             // A second spelling of the key header (X_API_Key) would reach a CGI-style backend unchecked.

@@ -22,6 +22,9 @@ internal static class Authenticator
 {
     private const int MaxCredentials = 4;
 
+    /// <summary>The TLS client certificate as a method (metrics, logs, <c>auth.methods</c>).</summary>
+    public const string MtlsMethod = "mtls";
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<AuthDecision> AuthenticateAsync(Exchange exchange, AuthPolicy policy, bool offline)
     {
@@ -56,6 +59,15 @@ internal static class Authenticator
                 policy.Challenge.Replace("Bearer realm=\"gateway\"", "Bearer realm=\"gateway\", error=\"invalid_request\"", StringComparison.Ordinal));
         }
 
+        if (count == 0 && policy.AllowMtls && exchange.ClientCertificate is { } certificate)
+        {
+            // The certificate was verified in the handshake; it is the credential when the request carries no other
+            // (a token or key, when sent, names the caller and the certificate only secures the connection).
+            services.Metrics.Success(MtlsMethod);
+            var fields = CertificateIdentity.From(certificate);
+            return new AuthDecision(StatusCodes.Status200OK, new Identity { Method = MtlsMethod, Subject = fields.Subject, Certificate = fields }, null, null);
+        }
+
         if (count == 0)
         {
             if (!policy.Required)
@@ -63,7 +75,7 @@ internal static class Authenticator
                 return new AuthDecision(StatusCodes.Status200OK, null, null, null);
             }
 
-            services.Metrics.Failure(policy.AllowJwt ? JwtAuthenticator.MethodName : ApiKeyAuthenticator.MethodName, "missing");
+            services.Metrics.Failure(policy.AllowJwt ? JwtAuthenticator.MethodName : policy.AllowApiKey ? ApiKeyAuthenticator.MethodName : MtlsMethod, "missing");
             return new AuthDecision(StatusCodes.Status401Unauthorized, null,
                 AuthResult.Invalid("missing", "This route needs credentials: " + Needed(policy) + "."), policy.Challenge);
         }
@@ -160,10 +172,10 @@ internal static class Authenticator
 
     private static string Needed(AuthPolicy policy) => (policy.AllowJwt, policy.AllowApiKey) switch
     {
-        (true, true) => $"a bearer token or an API key in {policy.ApiKeyHeader}",
-        (true, false) => "a bearer token",
-        (false, true) => $"an API key in {policy.ApiKeyHeader}",
-        _ => "a method this gateway is not configured for",
+        (true, true) => $"a bearer token or an API key in {policy.ApiKeyHeader}" + (policy.AllowMtls ? " or a TLS client certificate" : ""),
+        (true, false) => "a bearer token" + (policy.AllowMtls ? " or a TLS client certificate" : ""),
+        (false, true) => $"an API key in {policy.ApiKeyHeader}" + (policy.AllowMtls ? " or a TLS client certificate" : ""),
+        _ => policy.AllowMtls ? "a TLS client certificate issued by the client CA" : "a method this gateway is not configured for",
     };
 
     /// <summary>

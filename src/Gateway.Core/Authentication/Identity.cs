@@ -19,8 +19,12 @@ internal sealed class Identity
 
     public ApiKeyIdentity? ApiKey { get; init; }
 
+    /// <summary>The TLS client certificate's fields (the <c>mtls</c> method), or null.</summary>
+    public CertificateIdentity? Certificate { get; init; }
+
     /// <summary>The values of a claim as strings (arrays flattened), or empty.</summary>
-    public IReadOnlyList<string> Claim(string name) => Token is null ? [] : JwtClaims.Values(Token, name);
+    public IReadOnlyList<string> Claim(string name) =>
+        Token is not null ? JwtClaims.Values(Token, name) : Certificate is not null ? Certificate.Claim(name) : [];
 
     private HeaderCache? _headers;
 

@@ -86,6 +86,7 @@ internal static class ConfigLoader
         }
 
         ConfigValidator.Validate(config, diagnostics, baseDirectory);
+        config = Tls.TlsPaths.Absolute(config, baseDirectory);
 
         // In file order, whichever feature found them (a stable sort: problems at one place keep their order).
         return new ConfigLoadResult(config, [.. diagnostics.Problems.OrderBy(p => p.Line).ThenBy(p => p.Column)], file, baseDirectory);

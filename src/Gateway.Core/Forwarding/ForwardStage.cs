@@ -70,6 +70,13 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             _ => (HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower),
         };
         var yarp = state.Upstream.Yarp;
+        var direct = state.Upstream.Direct;
+        if (route.TlsUpstream is { } upstreamTls)
+        {
+            // The route's own CA, client certificate or name: its own HttpClient pool (the own HTTP/1.1 client is plain HTTP only).
+            (yarp, direct) = state.Upstream.ForTls(new Tls.UpstreamTls(upstreamTls));
+        }
+
         var http1 = pool is not null && route.BackendProtocol != "h2c" && backends.All(b => b.Url.Scheme == Uri.UriSchemeHttp);
         return new ForwardPolicy(null, new UpstreamRoute
         {
@@ -83,7 +90,7 @@ internal sealed class ForwardStage : Stage<ForwardPolicy>
             Shape = compilation.Upstream!.Build(),
             Sender = http1 ? state.Upstream.Http1Sender! : yarp,
             Fallback = http1 ? yarp : null,
-            Direct = state.Upstream.Direct,
+            Direct = direct,
             Version = version,
             VersionPolicy = versionPolicy,
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout, Version = version, VersionPolicy = versionPolicy },

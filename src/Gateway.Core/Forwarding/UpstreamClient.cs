@@ -14,12 +14,40 @@ namespace Gateway.Forwarding;
 internal sealed class UpstreamClient : IDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly TimeSpan _connectTimeout;
+    private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (UpstreamSender Yarp, UpstreamSender Direct, HttpMessageInvoker Invoker)> _tls = new(StringComparer.Ordinal);
 
     public UpstreamClient(TimeSpan connectTimeout, TimeProvider time, bool http1FastPath = true)
     {
+        _connectTimeout = connectTimeout;
+        _time = time;
         Http1 = http1FastPath ? new Http1.Http1Pool(connectTimeout, time) : null;
         Http1Sender = Http1 is null ? null : new Http1.Http1Sender(Http1);
-        var handler = new SocketsHttpHandler
+        Invoker = new HttpMessageInvoker(CreateHandler(connectTimeout, time), disposeHandler: true);
+        _services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
+        Yarp = new YarpSender(_services.GetRequiredService<IHttpForwarder>(), Invoker);
+        Direct = new HttpClientSender(Invoker, time);
+    }
+
+    /// <summary>
+    /// The HttpClient senders for backends reached with a route's own <c>tls_upstream</c> settings: one connection pool
+    /// per distinct setting for the process (a reload that keeps the setting keeps the pool and its connections).
+    /// </summary>
+    public (UpstreamSender Yarp, UpstreamSender Direct) ForTls(Tls.UpstreamTls tls)
+    {
+        var senders = _tls.GetOrAdd(tls.Key, static (_, state) =>
+        {
+            var (client, tls) = state;
+            var handler = CreateHandler(client._connectTimeout, client._time);
+            handler.SslOptions = tls.ClientOptions();
+            var invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+            return (new YarpSender(client._services.GetRequiredService<IHttpForwarder>(), invoker), new HttpClientSender(invoker, client._time), invoker);
+        }, (this, tls));
+        return (senders.Yarp, senders.Direct);
+    }
+
+    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, TimeProvider time) => new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -35,11 +63,6 @@ internal sealed class UpstreamClient : IDisposable
             // Header values beyond ASCII go as the UTF-8 the client sent (Kestrel decodes them as UTF-8), as on the HTTP/1.1 path.
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         };
-        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
-        _services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
-        Yarp = new YarpSender(_services.GetRequiredService<IHttpForwarder>(), Invoker);
-        Direct = new HttpClientSender(Invoker, time);
-    }
 
     public HttpMessageInvoker Invoker { get; }
 
@@ -93,6 +116,11 @@ internal sealed class UpstreamClient : IDisposable
     public void Dispose()
     {
         Invoker.Dispose();
+        foreach (var senders in _tls.Values)
+        {
+            senders.Invoker.Dispose();
+        }
+
         Http1?.Dispose();
         _services.Dispose();
     }

@@ -51,6 +51,8 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private readonly WebApplication? _admin;
     private readonly ILogger _logger;
     private ConfigWatcher? _watcher;
+    private Tls.ServerTls? _tls;
+    private WebApplication? _redirect;
 
     private GatewayHost(WebApplication publicApp, WebApplication? adminApp, ConfigStore store, LiveState state, ConfigReloader reloader, Lifecycle lifecycle, ILogger logger)
     {
@@ -73,6 +75,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
     /// <summary>The public port actually bound (useful when the config asked for port 0).</summary>
     public int Port { get; private set; }
+
+    /// <summary>The HTTP-to-HTTPS redirect port actually bound, or 0 without <c>tls.redirect_http</c>.</summary>
+    public int RedirectPort { get; private set; }
 
     /// <summary>The admin port actually bound, or 0 when the admin listener is disabled.</summary>
     public int AdminPort { get; private set; }
@@ -97,8 +102,10 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         }
 
         var runner = new StageRunner(logs.CreateLogger("Gateway.Pipeline"));
+        // Over TLS, ALPN offers h2 and http/1.1 unless server.http2 is false; without TLS, server.http2 means h2c only.
+        var tls = config.Tls is { } tlsConfig ? Tls.ServerTls.Start(tlsConfig, config.Server.Http2 != false, time, logs.CreateLogger("Gateway.Tls")) : null;
         // HTTP/1.1 is served by the gateway's own codec unless the config asks for Kestrel's (HTTP/2 is Kestrel's).
-        var native = config.Server.Http2 != true && (options.Http1Codec ?? ProcessSwitches.Http1CodecFor(config.Server.Http1Codec)) == "native"
+        var native = (tls is not null || config.Server.Http2 != true) && (options.Http1Codec ?? ProcessSwitches.Http1CodecFor(config.Server.Http1Codec)) == "native"
             ? new Http1.NativeCodec(store, runner, time, config.Server.Limits, state.Metrics.Http1Refusals)
             : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gateway" });
@@ -123,10 +130,20 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             kestrel.Limits.MaxRequestLineSize = (limits.MaxUriBytes * 2) + 64;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(limits.RequestHeaderTimeoutSecs);
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSecs);
+            // HTTP/2's own ceilings (Kestrel's defaults, written down so that they are a decision): streams a client
+            // may open at once, the HPACK table it may make the server keep, the largest frame. Kestrel also counts
+            // streams a client resets before the server answered and closes a connection that does so too often
+            // (the HTTP/2 rapid-reset attack, CVE-2023-44487).
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 100;
+            kestrel.Limits.Http2.HeaderTableSize = 4096;
+            kestrel.Limits.Http2.MaxFrameSize = 16 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(16 * 1024, limits.MaxHeaderBytes * 2);
             // Without TLS there is no protocol negotiation: opting into HTTP/2 makes the listener h2c-only.
-            var protocols = config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1;
+            var protocols = tls is not null
+                ? (config.Server.Http2 != false ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1)
+                : (config.Server.Http2 == true ? HttpProtocols.Http2 : HttpProtocols.Http1);
             var connections = state.Metrics.Requests;
-            Listen(kestrel, config.Server.Host, config.Server.Port, protocols, next => CountConnections(connections, native is null ? next : native.Use(next)));
+            Listen(kestrel, config.Server.Host, config.Server.Port, protocols, next => CountConnections(connections, native is null ? next : native.Use(next)), tls);
         });
         // The drain's own deadline (server.shutdown_timeout_secs of the config running then, a reload may change it)
         // decides how long in-flight requests get; the host's timeout only has to stay out of its way.
@@ -144,19 +161,38 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             adminApp = BuildAdmin(config.Admin, lifecycle, reloader, state, logs, logger);
         }
 
-        var host = new GatewayHost(publicApp, adminApp, store, state, reloader, lifecycle, logger);
+        var host = new GatewayHost(publicApp, adminApp, store, state, reloader, lifecycle, logger) { _tls = tls };
         try
         {
             await publicApp.StartAsync().ConfigureAwait(false);
         }
         catch
         {
+            tls?.Dispose();
             await state.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         host.Port = BoundPort(publicApp);
-        Log.Listening(logger, $"http://{FormatHost(config.Server.Host)}:{host.Port}");
+        Log.Listening(logger, $"{(tls is null ? "http" : "https")}://{FormatHost(config.Server.Host)}:{host.Port}");
+        if (config.Tls?.RedirectHttp is { } redirect)
+        {
+            var redirectApp = Tls.HttpRedirect.Build(redirect, config.Server.Host, config.Server.Port == 0 ? host.Port : config.Server.Port, logs);
+            try
+            {
+                await redirectApp.StartAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await publicApp.StopAsync().ConfigureAwait(false);
+                await state.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            host._redirect = redirectApp;
+            host.RedirectPort = BoundPort(redirectApp);
+            Log.RedirectListening(logger, $"http://{FormatHost(config.Server.Host)}:{host.RedirectPort}", Tls.HttpRedirect.Origin(redirect, config.Server.Port == 0 ? host.Port : config.Server.Port));
+        }
         if (adminApp is not null)
         {
             try
@@ -237,6 +273,11 @@ internal sealed partial class GatewayHost : IAsyncDisposable
         Log.Draining(_logger, timeout.TotalSeconds);
         using (var cts = new CancellationTokenSource(timeout, State.Time))
         {
+            if (_redirect is not null)
+            {
+                await _redirect.StopAsync(cts.Token).ConfigureAwait(false);
+            }
+
             await _public.StopAsync(cts.Token).ConfigureAwait(false);
         }
 
@@ -245,6 +286,7 @@ internal sealed partial class GatewayHost : IAsyncDisposable
             await _admin.StopAsync().ConfigureAwait(false);
         }
 
+        _tls?.Dispose();
         await State.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(_logger);
     }
@@ -252,6 +294,12 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _watcher?.Dispose();
+        _tls?.Dispose();
+        if (_redirect is not null)
+        {
+            await _redirect.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _public.DisposeAsync().ConfigureAwait(false);
         if (_admin is not null)
         {
@@ -296,11 +344,22 @@ internal sealed partial class GatewayHost : IAsyncDisposable
     private static bool IsLoopback(string host) =>
         host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
-    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Func<ConnectionDelegate, ConnectionDelegate>? middleware = null)
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Func<ConnectionDelegate, ConnectionDelegate>? middleware = null, Tls.ServerTls? tls = null)
     {
         void Configure(ListenOptions listen)
         {
             listen.Protocols = protocols;
+            if (tls is not null)
+            {
+                // TLS first: the native codec below it reads and writes plaintext, and sees the ALPN outcome.
+                listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+                {
+                    OnConnection = static context => ValueTask.FromResult(((Tls.ServerTls)context.State!).OptionsFor(context.ClientHelloInfo.ServerName)),
+                    OnConnectionState = tls,
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                });
+            }
+
             if (middleware is not null)
             {
                 listen.Use(middleware);
@@ -384,6 +443,9 @@ internal sealed partial class GatewayHost : IAsyncDisposable
 
         [LoggerMessage(8, LogLevel.Information, "gateway {Version} started: config {Config}, routes {Routes}, backends {Backends}, HTTP/1.1 codec {Codec}, features {Features}")]
         public static partial void Started(ILogger logger, string version, string config, int routes, int backends, string codec, string features);
+
+        [LoggerMessage(9, LogLevel.Information, "redirect listening on {Address}: every request is sent to {Origin}")]
+        public static partial void RedirectListening(ILogger logger, string address, string origin);
 
         [LoggerMessage(6, LogLevel.Information, "stopped")]
         public static partial void Stopped(ILogger logger);

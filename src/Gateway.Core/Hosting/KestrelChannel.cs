@@ -52,6 +52,7 @@ internal sealed class KestrelChannel(HttpContext context) : IClientChannel
             Scheme = request.Scheme,
             Protocol = request.Protocol,
             Peer = ClientAddress.Normalize(context.Connection.RemoteIpAddress),
+            ClientCertificate = context.Connection.ClientCertificate,
             RequestContentLength = request.ContentLength,
             RequestBodyUnframed = request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true,
         };

@@ -43,7 +43,7 @@ internal static class ServerValidator
             d.Error("max_request_size", $"must be a number of bytes greater than 0 (got {size})");
         }
 
-        if (server.Http2 == true)
+        if (server.Http2 == true && config.Tls is null)
         {
             d.Warning("server.http2", "without TLS the public listener speaks HTTP/2 only (h2c with prior knowledge); HTTP/1.1 clients cannot connect");
         }

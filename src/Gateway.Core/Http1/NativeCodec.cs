@@ -47,6 +47,14 @@ internal sealed class NativeCodec
 
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>() is { } alpn
+            && alpn.ApplicationProtocol.Span.SequenceEqual(System.Net.Security.SslApplicationProtocol.Http2.Protocol.Span))
+        {
+            // ALPN chose HTTP/2: Kestrel's HTTP layer serves it.
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
         bool handOver;
         using (var connection = new NativeConnection(this, context))
         {

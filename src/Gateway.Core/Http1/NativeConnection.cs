@@ -8,6 +8,7 @@ using Gateway.Pipeline;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Http1;
@@ -43,6 +44,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
     private PipeWriter? _filteredWriter;
     private CancellationTokenSource _timeout;
     private readonly IPAddress? _peer;
+    private readonly ITlsConnectionFeature? _tls;
     private readonly CancellationTokenRegistration _closeRequested;
     private volatile bool _draining;
     private volatile bool _idle;
@@ -64,6 +66,7 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         _bodyWriter = new ResponseBodyWriter(this, _output);
         _timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, codec.Time);
         _peer = ClientAddress.Normalize((context.RemoteEndPoint as IPEndPoint)?.Address);
+        _tls = context.Features.Get<ITlsConnectionFeature>();
         if (context.Features.Get<IConnectionLifetimeNotificationFeature>() is { } lifetime)
         {
             _closeRequested = lifetime.ConnectionClosedRequested.UnsafeRegister(static state => ((NativeConnection)state!).RequestClose(), this);
@@ -401,9 +404,10 @@ internal sealed class NativeConnection : IClientChannel, IDisposable
         var declared = head.Headers.ContainsKey(HeaderNames.ContentLength) ? head.ContentLength : (long?)null;
         var exchange = new Exchange(this, _codec.Store.Current, _codec.Time, head.Method, head.RawTarget, head.Headers)
         {
-            Scheme = "http",
+            Scheme = _tls is null ? "http" : "https",
             Protocol = head.Http10 ? "HTTP/1.0" : "HTTP/1.1",
             Peer = _peer,
+            ClientCertificate = _tls?.ClientCertificate,
             RequestContentLength = declared,
             RequestBodyUnframed = head.Framing == RequestFraming.Chunked,
         };

@@ -51,6 +51,9 @@ internal sealed class Exchange
 
     public IHeaderDictionary RequestHeaders { get; }
 
+    /// <summary>The certificate the client presented in the TLS handshake (already verified against the client CA), or null.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; init; }
+
     /// <summary>The TCP peer (IPv4-mapped addresses unmapped, zones dropped).</summary>
     public IPAddress? Peer { get; init; }
 

@@ -44,7 +44,7 @@ internal static class GatewayFeatures
         new ResilienceFeature(),      // circuit breakers and retries
         new ObservabilityFeature(),   // the observability keys: metrics (the metrics stage), traces (the tracing stage)
         new HotReloadFeature(),       // hot_reload
-        new TlsFeature(),             // (not supported yet: refuses to start)
+        new TlsFeature(),             // tls (the listener itself is set up in Hosting)
         new ForwardStage(),           // mock answer, or balance + breaker + retry + timeout + forward
     ];
 

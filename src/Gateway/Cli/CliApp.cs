@@ -21,6 +21,7 @@ internal static class CliApp
             TestCommand.Build(),
             KeysCommand.Build(),
             SchemaCommand.Build(),
+            DoctorCommand.Build(),
             CompletionCommand.Build(),
         };
 
