@@ -4,7 +4,8 @@
 # check through map), the gateway with a bare route and with the full chain (API key, rate limit, access log), the
 # bare route on Kestrel's HTTP/1.1 codec (arm "kestrel"), the bare route answered from its response cache (arm
 # "cachehit"), the full chain with a CORS policy and a request and response transform on (arm "edge", sent an
-# Origin as a browser would), and the backend directly.
+# Origin as a browser would), the full chain with metrics, traces and the access log all off ("quiet") and all on
+# ("observed"), and the backend directly.
 # Arms run in alternating rounds; the medians, the CPU time per request, the ratios and the goals are printed.
 #
 #   bench/run.sh                 full run (about 10 minutes)
@@ -40,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110; CACHED=19111; EDGE=19112
+BACKEND=19100; NGINX=19101; HAPROXY=19102; BARE=19103; FULL=19104; H2=19105; NGINX_H2=19106; KESTREL=19107; NGINX_FULL=19110; CACHED=19111; EDGE=19112; QUIET=19113; OBSERVED=19114
 BEFORE_BARE=19108; BEFORE_FULL=19109
 BEFORE=${BEFORE:-}
 KEY=bench_key_0123456789abcdef
@@ -60,6 +61,8 @@ http {
     listen 127.0.0.1:$BACKEND reuseport backlog=4096;
     location / { root $WORK; default_type text/plain; try_files \$uri =404; }
     location = /post { client_max_body_size 10m; client_body_buffer_size 64k; return 200 "ok"; }
+    # The "observed" arm's trace collector: takes OTLP/HTTP batches and drops them.
+    location = /v1/traces { client_max_body_size 64m; client_body_buffer_size 1m; return 200; }
   }
 }
 CONF
@@ -175,6 +178,12 @@ CONF
 cors: {allowed_origins: ["https://app.example"], allowed_methods: [GET, POST], allow_credentials: true, max_age_secs: 600}
 CONF
 } > "$WORK/edge.yaml"
+# The full chain with every observability feature off (arm "quiet"), and on: access log, metrics, and traces at a
+# 0.1 sample rate exported over OTLP/HTTP to the backend NGINX (arm "observed").
+sed -e "s/port: $FULL/port: $QUIET/" -e "s/access_log: true/access_log: false/" -e "/^observability:/d" "$WORK/full.yaml" > "$WORK/quiet.yaml"
+sed -e "s/port: $FULL/port: $OBSERVED/" \
+  -e "s|^observability: .*|observability: {metrics: {enabled: true}, tracing: {enabled: true, sample_rate: 0.1, protocol: http/protobuf, otlp_endpoint: \"http://127.0.0.1:$BACKEND\"}}|" \
+  "$WORK/full.yaml" > "$WORK/observed.yaml"
 # The bare route once more on Kestrel's HTTP/1.1 layer (server.http1_codec: kestrel): what the native codec buys.
 sed "s/port: $BARE/port: $KESTREL/" "$WORK/bare.yaml" > "$WORK/kestrel.yaml"
 cat > "$WORK/h2.yaml" <<CONF
@@ -189,6 +198,8 @@ CONF
 GATEWAY_HTTP1_CODEC=kestrel "$WORK/gateway/gateway" run "$WORK/kestrel.yaml" >/dev/null & PIDS+=($!); KESTREL_PID=$!
 "$WORK/gateway/gateway" run "$WORK/cached.yaml" >/dev/null & PIDS+=($!); CACHED_PID=$!
 "$WORK/gateway/gateway" run "$WORK/edge.yaml" >/dev/null & PIDS+=($!); EDGE_PID=$!
+"$WORK/gateway/gateway" run "$WORK/quiet.yaml" >/dev/null & PIDS+=($!); QUIET_PID=$!
+"$WORK/gateway/gateway" run "$WORK/observed.yaml" >/dev/null & PIDS+=($!); OBSERVED_PID=$!
 "$WORK/gateway/gateway" run "$WORK/h2.yaml" >/dev/null & PIDS+=($!); H2_PID=$!
 
 if [ -n "$BEFORE" ]; then
@@ -202,7 +213,7 @@ if [ -n "$BEFORE" ]; then
 fi
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open"; exit 1; }
-for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL $CACHED $EDGE; do wait_port "$port"; done
+for port in $BACKEND $NGINX $NGINX_FULL $HAPROXY $BARE $FULL $H2 $KESTREL $CACHED $EDGE $QUIET $OBSERVED; do wait_port "$port"; done
 [ -n "$BEFORE" ] && for port in $BEFORE_BARE $BEFORE_FULL; do wait_port "$port"; done
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 IDLE_BARE=$(rss $BARE_PID); IDLE_FULL=$(rss $FULL_PID)
@@ -232,11 +243,11 @@ load() { # port pid path [extra wrk args...]
 }
 
 declare -A RESULTS
-arms=${ARMS:-"direct nginx nginxfull haproxy gateway full edge kestrel cachehit$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
-port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;; cachehit) echo $CACHED;; edge) echo $EDGE;;
+arms=${ARMS:-"direct nginx nginxfull haproxy gateway full edge quiet observed kestrel cachehit$([ -n "$BEFORE" ] && echo " before beforefull" || true)"}
+port_of() { case $1 in direct) echo $BACKEND;; nginx) echo $NGINX;; nginxfull) echo $NGINX_FULL;; haproxy) echo $HAPROXY;; gateway) echo $BARE;; full) echo $FULL;; kestrel) echo $KESTREL;; cachehit) echo $CACHED;; edge) echo $EDGE;; quiet) echo $QUIET;; observed) echo $OBSERVED;;
   before) echo $BEFORE_BARE;; beforefull) echo $BEFORE_FULL;; esac; }
 # The process doing the work of each arm (NGINX: its one worker).
-pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;; cachehit) echo $CACHED_PID;; edge) echo $EDGE_PID;;
+pid_of() { case $1 in direct) pgrep -P $BACKEND_PID | head -1;; nginx) pgrep -P $NGINX_PID | head -1;; nginxfull) pgrep -P $NGINX_FULL_PID | head -1;; haproxy) echo $HAPROXY_PID;; gateway) echo $BARE_PID;; full) echo $FULL_PID;; kestrel) echo $KESTREL_PID;; cachehit) echo $CACHED_PID;; edge) echo $EDGE_PID;; quiet) echo $QUIET_PID;; observed) echo $OBSERVED_PID;;
   before) echo $BEFORE_BARE_PID;; beforefull) echo $BEFORE_FULL_PID;; esac; }
 
 echo "warming up"
@@ -280,11 +291,12 @@ for payload in $PAYLOADS; do
     "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,nginx"]:-0}")"
 done
 echo
-printf "%-8s %26s %22s %14s %18s\n" payload "CPU/req proxied/cachehit" "req/s cachehit/nginx" "req/s edge/full" "CPU/req edge/full"
+printf "%-8s %26s %22s %14s %18s %20s %24s\n" payload "CPU/req proxied/cachehit" "req/s cachehit/nginx" "req/s edge/full" "CPU/req edge/full" "req/s observed/quiet" "CPU/req observed/quiet"
 for payload in $PAYLOADS; do
-  printf "%-8s %26s %22s %14s %18s\n" "$payload" "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,cachehit"]:-0}")" \
+  printf "%-8s %26s %22s %14s %18s %20s %24s\n" "$payload" "$(ratio "${CPU["$payload,gateway"]:-0}" "${CPU["$payload,cachehit"]:-0}")" \
     "$(ratio "${RPS["$payload,cachehit"]:-0}" "${RPS["$payload,nginx"]:-0}")" "$(ratio "${RPS["$payload,edge"]:-0}" "${RPS["$payload,full"]:-0}")" \
-    "$(ratio "${CPU["$payload,edge"]:-0}" "${CPU["$payload,full"]:-0}")"
+    "$(ratio "${CPU["$payload,edge"]:-0}" "${CPU["$payload,full"]:-0}")" "$(ratio "${RPS["$payload,observed"]:-0}" "${RPS["$payload,quiet"]:-0}")" \
+    "$(ratio "${CPU["$payload,observed"]:-0}" "${CPU["$payload,quiet"]:-0}")"
 done
 
 if [[ " $arms " == *" before "* && " $arms " == *" beforefull "* ]]; then
@@ -336,6 +348,7 @@ if [[ " $arms " == *" nginx "* && " $arms " == *" gateway "* && " $arms " == *" 
   done
   goal "CPU per request proxied / cache hit" "$(ratio "${CPU["100,gateway"]:-0}" "${CPU["100,cachehit"]:-0}")" 3.0
   goal "full chain + CORS + transforms / full chain" "$(ratio "${RPS["100,edge"]:-0}" "${RPS["100,full"]:-0}")" 0.95
+  goal "metrics + traces 0.1 + access log / all off" "$(ratio "${RPS["100,observed"]:-0}" "${RPS["100,quiet"]:-0}")" 0.95
   goal "HTTP/2 / nginx (h2load)" "$(ratio "${H2RPS[gateway]:-0}" "${H2RPS[nginx]:-0}")" 1.0
   goal "RSS idle, MiB" "$IDLE_BARE" 60 max
   goal "RSS after load, MiB (full chain)" "$LOAD_FULL" 100 max
