@@ -35,6 +35,12 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
             {
                 exchange.Client.Abort();
             }
+
+            if (body is not null && exchange.RequestBodyUnframed)
+            {
+                // A chunked body has no length up front: what was read of it is what the access log and metrics count.
+                exchange.RequestBytes = body.Read;
+            }
         }
     }
 
@@ -230,6 +236,9 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
         /// <summary>The copy is waiting for the client's next bytes (not for the backend to take the last ones).</summary>
         public bool WaitingForClient { get; private set; }
 
+        /// <summary>Body bytes read from the client so far.</summary>
+        public long Read { get; private set; }
+
         protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
             SerializeToStreamAsync(stream, context, CancellationToken.None);
 
@@ -285,6 +294,7 @@ internal sealed class HttpClientSender(HttpMessageInvoker invoker, TimeProvider 
                 finally
                 {
                     // Also when the write failed: the reader must never be left holding a read (what was not sent is dropped).
+                    Read += read.Buffer.Length;
                     body.AdvanceTo(read.Buffer.End);
                 }
 

@@ -70,9 +70,12 @@ internal sealed class GatewayLoggerProvider(LogSink sink, LogLevel minimum, bool
                 ? (provider.Minimum <= LogLevel.Debug ? provider.Minimum : LogLevel.Warning)
                 : provider.Minimum;
 
+        // Kestrel's bad-request lines quote the offending request line or header line as received, credentials and
+        // all: they are per request too (the access log has the refusal, without the secret).
         private static bool IsPerRequest(string category) =>
             category.StartsWith("Microsoft.AspNetCore.Hosting.Diagnostics", StringComparison.Ordinal)
-            || category.StartsWith("Microsoft.AspNetCore.Routing", StringComparison.Ordinal);
+            || category.StartsWith("Microsoft.AspNetCore.Routing", StringComparison.Ordinal)
+            || category.StartsWith("Microsoft.AspNetCore.Server.Kestrel.BadRequests", StringComparison.Ordinal);
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 

@@ -32,13 +32,14 @@ internal sealed class RequestTrace
         var parent = incoming.HasParent
             ? new ActivityContext(incoming.Parent.TraceId, incoming.Parent.SpanId, ActivityTraceFlags.Recorded, incoming.Parent.TraceState, isRemote: true)
             : default;
-        var server = Detached(source, exchange.Method, ActivityKind.Server, parent, started);
+        var method = Metrics.StatusTags.Method(exchange.Method);
+        var server = Detached(source, SpanName(method), ActivityKind.Server, parent, started);
         if (server is null)
         {
             return null;
         }
 
-        server.SetTag("http.request.method", exchange.Method);
+        SetMethod(server, method, exchange.Method);
         server.SetTag("url.scheme", exchange.Scheme);
         server.SetTag("url.path", exchange.Path);
         server.SetTag("network.protocol.version", exchange.Protocol switch { "HTTP/1.1" => "1.1", "HTTP/2" => "2", "HTTP/1.0" => "1.0", var other => other });
@@ -57,13 +58,14 @@ internal sealed class RequestTrace
     /// <summary>A client span for one attempt; the backend is told it is its parent.</summary>
     public Activity? AttemptStarted(Exchange exchange, Backend backend, int resend)
     {
-        var span = Detached(_source, exchange.Method, ActivityKind.Client, _server.Context, default);
+        var method = Metrics.StatusTags.Method(exchange.Method);
+        var span = Detached(_source, SpanName(method), ActivityKind.Client, _server.Context, default);
         if (span is null)
         {
             return null;
         }
 
-        span.SetTag("http.request.method", exchange.Method);
+        SetMethod(span, method, exchange.Method);
         span.SetTag("server.address", backend.Url.Host);
         span.SetTag("server.port", backend.Url.Port);
         span.SetTag("gateway.backend", backend.Name);
@@ -106,8 +108,9 @@ internal sealed class RequestTrace
         var status = exchange.Client.Status;
         if (exchange.Route is { } route)
         {
-            _server.DisplayName = exchange.Method + " " + route.Id;
+            _server.DisplayName = SpanName(Metrics.StatusTags.Method(exchange.Method)) + " " + route.Id;
             _server.SetTag("http.route", route.Id);
+            _server.SetTag("url.path", exchange.Path);
         }
 
         _server.SetTag("http.response.status_code", status);
@@ -148,6 +151,21 @@ internal sealed class RequestTrace
         if (Activity.Current != previous)
         {
             Activity.Current = previous;
+        }
+    }
+
+    /// <summary>
+    /// A method a client made up is <c>_OTHER</c> in tags and <c>HTTP</c> in span names (OpenTelemetry's HTTP conventions), so
+    /// no client can add span names or attribute values at will; the method it sent is kept, bounded, beside it.
+    /// </summary>
+    private static string SpanName(string method) => method == "_OTHER" ? "HTTP" : method;
+
+    private static void SetMethod(Activity span, string method, string original)
+    {
+        span.SetTag("http.request.method", method);
+        if (method == "_OTHER")
+        {
+            span.SetTag("http.request.method_original", original.Length <= 32 ? original : original[..32]);
         }
     }
 }

@@ -346,6 +346,18 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task A_chunked_request_bodys_bytes_are_counted_like_a_sized_ones()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Routes(backend.Url));
+        var raw = await gateway.SendRawAsync("PUT /api/users/1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + "5\r\nabcde\r\n6\r\nfghijk\r\n0\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", raw, StringComparison.Ordinal);
+        var line = Assert.Single(await Gateway.Tests.Logging.AccessLines.JsonAsync(gateway, 1));
+        Assert.Equal(11, line.GetProperty("bytes_in").GetInt64());
+    }
+
+    [Fact]
     public async Task Access_log_has_the_contract_fields_and_no_secrets()
     {
         await using var backend = await TestBackend.StartEchoAsync();

@@ -86,6 +86,31 @@ public sealed class AccessLogRedactionTests
     [Theory]
     [InlineData("native")]
     [InlineData("kestrel")]
+    public async Task A_malformed_request_line_or_header_line_never_puts_its_secret_in_the_log(string codec)
+    {
+        await using var gateway = await TestGateway.StartOnCodecAsync(codec, """
+            logging: {level: trace}
+            routes:
+              - {id: mock, path: /open/*rest, mock: {status: 200}}
+            """);
+        await gateway.SendRawAsync("GET /open/a HTTP/1.1\r\nHost: t\r\nAuthorization Bearer HEADER-LINE-SECRET\r\n\r\n");
+        await gateway.SendRawAsync("GET /open/a HTTP/1.1\r\nHost: t\r\nAuthorization : Bearer SPACED-SECRET\r\n\r\n");
+        await gateway.SendRawAsync("GET /open/a?token=REQUEST-LINE-SECRET extra HTTP/1.1\r\nHost: t\r\n\r\n");
+        using (var ok = await gateway.Client.GetAsync("/open/after"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var all = string.Join('\n', await gateway.LogLinesAsync(l => l.Any(x => x.Contains("/open/after", StringComparison.Ordinal))));
+        foreach (var secret in new[] { "HEADER-LINE-SECRET", "SPACED-SECRET", "REQUEST-LINE-SECRET" })
+        {
+            Assert.DoesNotContain(secret, all, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("native")]
+    [InlineData("kestrel")]
     public async Task Every_request_has_one_line_with_every_field(string codec)
     {
         await using var backend = await TestBackend.StartEchoAsync();

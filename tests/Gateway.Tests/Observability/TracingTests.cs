@@ -30,6 +30,23 @@ public sealed class TracingTests : IDisposable
 
         """;
 
+    [Fact]
+    public async Task A_made_up_method_never_names_a_span_or_a_tag_value()
+    {
+        await using var gateway = await TestGateway.StartAsync(Tracing(1) + """
+            routes:
+              - {id: any, path: /any, mock: {status: 200}}
+            """);
+        var (trace, parent) = NewParent(sampled: true);
+        using var request = new HttpRequestMessage(new HttpMethod("XYZRANDOM123"), "/any");
+        request.Headers.TryAddWithoutValidation("traceparent", parent);
+        using var response = await gateway.Client.SendAsync(request);
+        var server = Assert.Single(await _spans.TraceAsync(trace, 1));
+        Assert.Equal("HTTP any", server.DisplayName);
+        Assert.Equal("_OTHER", server.GetTagItem("http.request.method"));
+        Assert.Equal("XYZRANDOM123", server.GetTagItem("http.request.method_original"));
+    }
+
     private static (ActivityTraceId Trace, string Header) NewParent(bool sampled)
     {
         var trace = ActivityTraceId.CreateRandom();
