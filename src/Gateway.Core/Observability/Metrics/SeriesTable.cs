@@ -63,6 +63,12 @@ internal sealed class SeriesTable<TSeries>(Func<KeyValuePair<string, object?>[],
 
     private TSeries Add(ReadOnlySpan<KeyValuePair<string, object?>> tags, int hash)
     {
+        // Full: every new tag set goes to the overflow series, without the writer lock (the table no longer changes).
+        if (Volatile.Read(ref _overflow) is { } full)
+        {
+            return full;
+        }
+
         lock (_gate)
         {
             var table = _table;
