@@ -89,16 +89,5 @@ internal sealed class IdentityHeaders
         : string.Join(separator, items.Where(i => !i.Contains(separator, StringComparison.Ordinal)));
 
     /// <summary>Printable ASCII only: header values cannot carry anything else safely (HttpClient refuses it).</summary>
-    public static bool IsSafe(string value)
-    {
-        foreach (var c in value)
-        {
-            if (c is < (char)0x20 or > (char)0x7E)
-            {
-                return false;
-            }
-        }
-
-        return value.Length <= 4096;
-    }
+    public static bool IsSafe(string value) => value.Length <= 4096 && Configuration.Validation.ValidationRules.IsPrintableAscii(value, tab: false);
 }

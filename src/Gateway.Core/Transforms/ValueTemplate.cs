@@ -253,7 +253,7 @@ internal sealed class ValueTemplate
                 return TemplateOutcome.Unsafe;
             }
 
-            if (header && !IsPrintableAscii(text))
+            if (header && !ValidationRules.IsPrintableAscii(text))
             {
                 return TemplateOutcome.Missing;
             }
@@ -299,19 +299,6 @@ internal sealed class ValueTemplate
         return false;
     }
 
-    /// <summary>Visible ASCII, space and tab: what every sender and both codecs write as it is.</summary>
-    public static bool IsPrintableAscii(string text)
-    {
-        foreach (var c in text)
-        {
-            if (c is not ((>= ' ' and <= '~') or '\t'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     public override string ToString() => Constant ?? string.Concat(_parts.Select(p => p.Kind switch
     {

@@ -313,6 +313,20 @@ internal static class ValidationRules
         }
     }
 
+    /// <summary>Visible ASCII and space (and tab, when <paramref name="tab"/>): what every sender and both codecs write as it is.</summary>
+    public static bool IsPrintableAscii(ReadOnlySpan<char> value, bool tab = true)
+    {
+        foreach (var c in value)
+        {
+            if (c is not ((>= ' ' and <= '~') or '\t') || (c == '\t' && !tab))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>A header value written in config: printable ASCII, space and tab (what every sender and codec writes as it is).</summary>
     public static void HeaderValue(ConfigDiagnostics d, string path, string value)
     {
